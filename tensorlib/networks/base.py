@@ -1,0 +1,121 @@
+"""The common base of tensorlib's networks: seeded weights per field, validated evaluation."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from ..fields import Field, validate_prime
+from ..partitions import Partition, validate_partition
+from ..separation import GRID_MEMORY_BUDGET, validate_inputs
+
+__all__ = ["Network", "positive_int", "check_dense_size"]
+
+
+def positive_int(value: object, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise ``TypeError``/``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def check_dense_size(shape: tuple, what: str, budget: int = GRID_MEMORY_BUDGET) -> None:
+    """Refuse a dense array of ``shape`` above ``budget`` bytes, naming the sampled alternative."""
+    entries = int(np.prod([int(s) for s in shape], dtype=object))
+    if entries * 8 > budget:
+        raise ValueError(
+            f"the dense {what} would have {entries:,} entries ({entries * 8 / 2**30:.3g} GiB), above the "
+            f"{budget / 2**30:.3g} GiB budget; use tensorlib.separation_rank(model, partition), which samples "
+            "the grid matrix instead")
+
+
+class Network:
+    """Base class of the networks: implements the model protocol of :mod:`tensorlib.separation`.
+
+    Subclasses set ``n_inputs`` and ``input_dim``, and implement
+
+    * ``_init_weights(rng, field) -> dict`` -- draw the weights with ``field.random(rng, shape, scale)``;
+    * ``_forward(X, field, weights) -> ndarray (B,)`` -- the network, written once with the
+      ``field``'s operations so it runs in float64 and in GF(p).
+
+    Weights are drawn from ``numpy.random.default_rng(seed)`` the first time a field is used and
+    cached: float64 weights are Gaussian, GF(p) weights are uniform residues (integers in [0, p)).
+    """
+
+    #: True if the network is linear in each input separately (ConvACs, shallow RACs): then the
+    #: separation rank is at most :math:`M^{\min(|I|,|J|)}`.
+    multilinear: bool = False
+
+    n_inputs: int
+    input_dim: int
+    seed: int
+
+    def _init_weights(self, rng: np.random.Generator, field: Field) -> Dict[str, Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _forward(self, X: np.ndarray, field: Field, weights: Dict[str, Any]) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def weights(self, p: Optional[int] = None) -> Dict[str, Any]:
+        """The weights used in float64 (``p=None``) or in GF(p) (integers in [0, p))."""
+        field = Field(None if p is None else validate_prime(p, "p"))
+        cache = self.__dict__.setdefault("_weight_cache", {})
+        if field.modulus not in cache:
+            cache[field.modulus] = self._init_weights(np.random.default_rng(self.seed), field)
+        return cache[field.modulus]
+
+    def set_weights(self, weights: Dict[str, Any], p: Optional[int] = None) -> None:
+        """Replace the weights for one field (e.g. to exhibit a measure-zero degenerate setting)."""
+        field = Field(None if p is None else validate_prime(p, "p"))
+        current = self.weights(p)
+        if set(weights) != set(current):
+            raise ValueError(f"weights must have the keys {sorted(current)}, got {sorted(weights)}")
+        new = {}
+        for key, value in weights.items():
+            ref = current[key]
+            if isinstance(ref, list):
+                new[key] = [self._check_weight(v, r, f"{key}[{i}]", field) for i, (v, r) in enumerate(zip(value, ref))]
+                if len(value) != len(ref):
+                    raise ValueError(f"weights[{key!r}] must have {len(ref)} entries, got {len(value)}")
+            else:
+                new[key] = self._check_weight(value, ref, key, field)
+        self.__dict__["_weight_cache"][field.modulus] = new
+
+    @staticmethod
+    def _check_weight(value: Any, ref: np.ndarray, name: str, field: Field) -> np.ndarray:
+        a = np.asarray(value)
+        if a.shape != np.shape(ref):
+            raise ValueError(f"weights[{name!r}] must have shape {np.shape(ref)}, got {a.shape}")
+        if not field.exact and not np.all(np.isfinite(a.astype(np.float64))):
+            raise ValueError(f"weights[{name!r}] contains NaN or inf")
+        return field.asarray(a)
+
+    def evaluate(self, X: np.ndarray, p: Optional[int] = None) -> np.ndarray:
+        """The network's output on a batch ``X`` of shape ``(B, n_inputs, input_dim)``.
+
+        With ``p=None`` in float64; with a prime ``p`` on integer inputs, returning the value mod p.
+        """
+        if p is not None:
+            p = validate_prime(p, "p")
+        X = validate_inputs(X, self.n_inputs, self.input_dim, p)
+        field = Field(p)
+        return self._forward(X, field, self.weights(p))
+
+    __call__ = evaluate
+
+    def rank_upper_bound(self, partition: Partition) -> Optional[int]:
+        """:math:`M^{\\min(|I|,|J|)}` for multilinear networks (the matricization's smaller side), else None."""
+        if not self.multilinear:
+            return None
+        I, J = validate_partition(partition, self.n_inputs)
+        return int(self.input_dim ** min(len(I), len(J)))
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self._repr_params().items())
+        return f"{type(self).__name__}({params})"
+
+    def _repr_params(self) -> Dict[str, Any]:
+        return {"n_inputs": self.n_inputs, "input_dim": self.input_dim, "seed": self.seed}

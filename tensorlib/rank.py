@@ -1,0 +1,124 @@
+"""Matrix rank: estimated in float64, exact over GF(p).
+
+* :func:`numerical_rank` counts singular values above a tolerance. It is an *estimate*: when the
+  singular values of a matrix span more than about 16 orders of magnitude, as they do for the grid
+  matrices of deep polynomial networks, it under-counts.
+* :func:`exact_rank` computes the rank of an integer matrix over the prime field GF(p) with
+  python-flint's ``nmod_mat``. Reduction mod p is a ring homomorphism :math:`\\mathbb Z \\to
+  \\mathrm{GF}(p)`, so a nonzero :math:`k\\times k` minor mod p is a nonzero integer minor and
+
+  .. math::  \\operatorname{rank}_{\\mathrm{GF}(p)}(F \\bmod p) \\le \\operatorname{rank}_{\\mathbb Q}(F)
+             = \\operatorname{rank}_{\\mathbb R}(F).
+
+  An exact rank is therefore a *certificate* that the real rank is at least that large.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import flint
+import numpy as np
+
+from .fields import DEFAULT_PRIME, validate_prime
+
+__all__ = ["numerical_rank", "singular_values", "exact_rank", "default_tolerance"]
+
+
+def _validate_matrix(matrix: object, name: str = "matrix") -> np.ndarray:
+    if isinstance(matrix, (flint.nmod_mat,)):
+        raise TypeError(f"{name} must be a numpy array, got a flint nmod_mat; call .rank() on it directly")
+    try:
+        a = np.asarray(matrix)
+    except Exception as err:  # ragged lists and the like
+        raise TypeError(f"{name} must be convertible to a 2-D numpy array ({err})") from None
+    if a.dtype == object:
+        raise TypeError(f"{name} must have a numeric dtype, got object (ragged or mixed input?)")
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got an array of shape {a.shape}; matricize a tensor first "
+                         "(tensorlib.matricize)")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{name} must have a numeric dtype, got {a.dtype}")
+    return a
+
+
+def singular_values(matrix: np.ndarray) -> np.ndarray:
+    """Singular values :math:`\\sigma_1 \\ge \\sigma_2 \\ge \\dots \\ge 0` of a real matrix (float64)."""
+    a = _validate_matrix(matrix)
+    if np.iscomplexobj(a):
+        raise TypeError("matrix must be real, got a complex array")
+    a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError("matrix contains NaN or inf; singular values are undefined")
+    if a.size == 0:
+        return np.zeros(0)
+    return np.linalg.svd(a, compute_uv=False)
+
+
+def default_tolerance(sigma: np.ndarray, shape: tuple[int, int]) -> float:
+    """numpy's default: :math:`\\sigma_{\\max} \\cdot \\max(m, n) \\cdot \\varepsilon_{64}`."""
+    if sigma.size == 0:
+        return 0.0
+    return float(sigma[0] * max(shape) * np.finfo(np.float64).eps)
+
+
+def numerical_rank(matrix: np.ndarray, tol: Optional[float] = None) -> int:
+    """Estimated rank: the number of singular values greater than ``tol``.
+
+    The default tolerance is numpy's, :math:`\\sigma_{\\max}\\cdot\\max(m,n)\\cdot\\varepsilon`
+    with :math:`\\varepsilon = 2^{-52}` (see :func:`default_tolerance`). This is an estimate, not a
+    certificate: for ill-conditioned matrices it can be far below the true rank; use
+    :func:`exact_rank` on an integer version of the matrix to certify.
+    """
+    a = _validate_matrix(matrix)
+    if tol is not None:
+        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)):
+            raise TypeError(f"tol must be a non-negative number or None, got {type(tol).__name__}")
+        if not np.isfinite(tol) or tol < 0:
+            raise ValueError(f"tol must be a finite non-negative number, got {tol}")
+    sigma = singular_values(a)
+    if tol is None:
+        tol = default_tolerance(sigma, a.shape)
+    return int(np.count_nonzero(sigma > tol))
+
+
+def exact_rank(matrix: np.ndarray, p: Optional[int] = None) -> int:
+    """Rank over GF(p) of an integer matrix, computed exactly with python-flint.
+
+    Parameters
+    ----------
+    matrix : array of an integer dtype, shape (m, n)
+        Entries may be any integers (negative ones included); they are reduced mod p.
+    p : int, optional
+        A prime below ``2**31``; default :data:`tensorlib.fields.DEFAULT_PRIME`.
+
+    Returns
+    -------
+    int
+        :math:`\\operatorname{rank}_{\\mathrm{GF}(p)}(F \\bmod p)`, which is at most the rank of
+        :math:`F` over the rationals (and so over the reals): a certified lower bound.
+
+    Raises
+    ------
+    TypeError
+        If the matrix does not have an integer dtype (floats are refused even when integral,
+        because a float matrix has usually been rounded already).
+    ValueError
+        If ``p`` is not a prime in ``[2, 2**31)`` (flint would abort the process).
+    """
+    p = DEFAULT_PRIME if p is None else validate_prime(p, "p")
+    a = _validate_matrix(matrix)
+    if a.dtype == bool:
+        a = a.astype(np.int64)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"exact_rank needs an integer matrix, got dtype {a.dtype}; evaluate the model in GF(p) "
+                        "(exact=True) or convert integral floats with .astype(np.int64)")
+    if a.size == 0:
+        return 0
+    if a.dtype == np.uint64:
+        a = np.mod(a, np.uint64(p)).astype(np.int64)
+    reduced = np.mod(a.astype(np.int64), p)
+    # Rank is invariant under transposition; flint eliminates rows, so give it the wide side as columns.
+    if reduced.shape[0] > reduced.shape[1]:
+        reduced = reduced.T
+    return int(flint.nmod_mat(reduced.tolist(), p).rank())
