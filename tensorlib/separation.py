@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Optional, Protocol, Tuple, runtime_checkable
+from typing import Any, Callable, List, Optional, Protocol, Tuple, Union, runtime_checkable
 
 import numpy as np
 
@@ -234,6 +234,21 @@ def _block(model: Any, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partit
     return pairwise_grid_matrix_block(model, x_rows, x_cols, partition, p)
 
 
+# Rows of F assembled at once: bounds the memory of each block to about 32 MB.
+_BLOCK_ENTRIES = 1 << 22
+
+
+def _fill_rows(F: np.ndarray, model: Any, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition,
+               p: Optional[int], row0: int = 0, col0: int = 0) -> None:
+    """Write the block for ``x_rows`` x ``x_cols`` into ``F[row0:, col0:]``, a bounded number of rows at a time."""
+    if x_rows.shape[0] == 0 or x_cols.shape[0] == 0:
+        return
+    step = max(1, _BLOCK_ENTRIES // x_cols.shape[0])
+    for a0 in range(0, x_rows.shape[0], step):
+        a1 = min(x_rows.shape[0], a0 + step)
+        F[row0 + a0:row0 + a1, col0:col0 + x_cols.shape[0]] = _block(model, x_rows[a0:a1], x_cols, partition, p)
+
+
 def _sample_side(rng: np.random.Generator, count: int, size: int, input_dim: int, p: Optional[int]) -> np.ndarray:
     return Field(p).random(rng, (count, size, input_dim))
 
@@ -265,6 +280,39 @@ def _validate_count(value: object, name: str) -> int:
 
 
 # -- separation rank ---------------------------------------------------------------------------
+
+class _ProgressBar:
+    """A tqdm bar over the doublings of K (see ``progress`` in :func:`separation_rank`)."""
+
+    def __init__(self, progress: Union[None, bool, Callable[[int, int, float], None]], model: Any) -> None:
+        self.callback = progress if callable(progress) else None
+        self.auto = progress is None and _stderr_is_terminal()
+        self.enabled = progress is True
+        self.name = type(model).__name__
+        self.bar: Any = None
+
+    def update(self, K: int, rank: int, seconds: float) -> None:
+        if self.callback is not None:
+            self.callback(K, rank, seconds)
+        if self.bar is None and (self.enabled or (self.auto and K >= 1024)):
+            from tqdm.auto import tqdm
+            self.bar = tqdm(desc=f"separation rank of {self.name}", unit="doubling", leave=False)
+        if self.bar is not None:
+            self.bar.set_postfix(K=K, rank=rank)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _stderr_is_terminal() -> bool:
+    import sys
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
+
 
 @dataclass(frozen=True)
 class SeparationRank:
@@ -335,7 +383,7 @@ def separation_rank(
     p: Optional[int] = None,
     start: int = 16,
     tol: Optional[float] = None,
-    progress: Optional[Callable[[int, int, float], None]] = None,
+    progress: Union[None, bool, Callable[[int, int, float], None]] = None,
 ) -> SeparationRank:
     """Estimate or certify :math:`\\operatorname{sep}(f; I, J)` from sampled grid matrices.
 
@@ -378,8 +426,17 @@ def separation_rank(
         The first K.
     tol : float, optional
         SVD tolerance for ``exact=False`` (see :func:`tensorlib.rank.numerical_rank`).
-    progress : callable, optional
-        Called as ``progress(K, rank, seconds)`` after each K.
+    progress : bool or callable, optional
+        ``True`` shows a tqdm bar over the doublings of K; a callable is called as
+        ``progress(K, rank, seconds)`` after each K. The default (None) shows the bar only in a
+        terminal (stderr is a TTY) and only from K = 1024 on, so tests, notebooks and the book build
+        stay silent.
+
+    Notes
+    -----
+    The sample sizes are ``start, 2 start, 4 start, ...``; when the next doubling would pass half of
+    the cap (``max_rank`` or the upper bound), K jumps straight to the cap, since the last rank
+    computation dominates the cost (elimination is cubic in K).
 
     Returns
     -------
@@ -410,22 +467,26 @@ def separation_rank(
     F = np.empty((0, 0), dtype=xr.dtype)
     history: List[Tuple[int, int]] = []
     K = min(start, cap)
+    bar = _ProgressBar(progress, model)
     while True:
         t0 = time.perf_counter()
         new = K - xr.shape[0]
         nr = _sample_side(rng, new, len(I), M, prime)
         nc = _sample_side(rng, new, len(J), M, prime)
-        # Grow F by its new columns and new rows; the old K x K block is kept.
-        right = _block(model, xr, nc, (I, J), prime)
-        bottom = _block(model, nr, np.concatenate([xc, nc]), (I, J), prime)
-        F = np.concatenate([np.concatenate([F, right], axis=1), bottom], axis=0)
+        # Grow F by its new columns and new rows; the old block is kept, not recomputed.
+        old = xr.shape[0]
+        grown = np.empty((K, K), dtype=F.dtype)
+        grown[:old, :old] = F
+        F = grown
         xr, xc = np.concatenate([xr, nr]), np.concatenate([xc, nc])
+        _fill_rows(F, model, xr[:old], nc, (I, J), prime, col0=old)
+        _fill_rows(F, model, nr, xc, (I, J), prime, row0=old)
         rank = exact_rank(F, prime) if exact else numerical_rank(F, tol)
         history.append((K, rank))
-        if progress is not None:
-            progress(K, rank, time.perf_counter() - t0)
+        bar.update(K, rank, time.perf_counter() - t0)
         if rank < K or K >= cap or (upper is not None and rank >= upper):
             break
-        K = min(2 * K, cap)
+        K = cap if 4 * K >= cap else 2 * K
+    bar.close()
     return SeparationRank(rank=rank, saturated=rank < K, exact=bool(exact), samples=K, seed=int(seed),
                           prime=prime, upper_bound=upper, history=tuple(history))
