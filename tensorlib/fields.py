@@ -38,6 +38,8 @@ _MAX_INNER = 1 << 16
 
 def is_prime(p: int) -> bool:
     """Return whether the integer ``p`` is prime (via flint's ``fmpz.is_prime``)."""
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+        raise TypeError(f"p must be an int, got {type(p).__name__}")
     return bool(flint.fmpz(int(p)).is_prime())
 
 
@@ -62,14 +64,43 @@ def matmul_mod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
 
     ``a`` is split into 16-bit limbs, :math:`a = 2^{16} a_{hi} + a_{lo}`, so every partial sum
     stays below :math:`2^{63}`; the inner dimension is chunked at :math:`2^{16}`.
+
+    Raises
+    ------
+    TypeError
+        If ``a`` or ``b`` does not have an integer (or bool) dtype.
+    ValueError
+        If ``p`` is not a prime in ``[2, 2**31)``, or an entry lies outside ``[0, p)`` (reduce with
+        ``Field(p).asarray`` first; unreduced entries could overflow int64 silently).
     """
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
+    p = validate_prime(p, "p")
+    a = _as_residues(a, p, "a")
+    b = _as_residues(b, p, "b")
+    return _matmul_mod(a, b, p)
+
+
+def _as_residues(x: object, p: int, name: str) -> np.ndarray:
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an integer array of residues in [0, {p}), got {type(x).__name__}")
+    arr = np.asarray(x)
+    if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
+        raise TypeError(f"{name} must be an integer array of residues in [0, {p}), got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() >= p):
+        raise ValueError(f"{name} must hold residues in [0, {p}), got entries in [{arr.min()}, {arr.max()}]; "
+                         "reduce it first with tensorlib.Field(p).asarray")
+    return arr.astype(np.int64, copy=False)
+
+
+def _matmul_mod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
+    """:func:`matmul_mod` without the checks, for arrays already known to be int64 residues."""
     inner = a.shape[-1]
     if inner > _MAX_INNER:
         out = None
         for start in range(0, inner, _MAX_INNER):
-            part = matmul_mod(a[..., start:start + _MAX_INNER], b[..., start:start + _MAX_INNER, :], p)
+            stop = start + _MAX_INNER
+            # b's contracted axis is its last but one, or its only axis for a 1-D b (as in np.matmul).
+            b_part = b[..., start:stop, :] if b.ndim > 1 else b[start:stop]
+            part = _matmul_mod(a[..., start:stop], b_part, p)
             out = part if out is None else (out + part) % p
         return out
     hi = np.matmul(a >> _LIMB_BITS, b) % p
@@ -106,6 +137,9 @@ class Field:
     # -- random elements ------------------------------------------------------------------
     def random(self, rng: np.random.Generator, shape: tuple[int, ...] | int, scale: float = 1.0) -> np.ndarray:
         """Random elements: uniform residues in ``[0, p)`` for GF(p), ``N(0, scale**2)`` for float64."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), "
+                            f"got {type(rng).__name__}")
         if self.exact:
             return rng.integers(0, self.modulus, size=shape, dtype=np.int64)
         return rng.standard_normal(size=shape) * scale
@@ -117,16 +151,22 @@ class Field:
         """Bring an array into the field: reduce integers mod p, or cast to float64."""
         x = np.asarray(x)
         if self.exact:
-            if not np.issubdtype(x.dtype, np.integer):
+            if not (np.issubdtype(x.dtype, np.integer) or x.dtype == bool):
                 raise TypeError(f"arrays in {self} must have an integer dtype, got {x.dtype}")
+            if x.dtype == np.uint64:  # values >= 2**63 would wrap around in int64: reduce first
+                x = np.mod(x, np.uint64(self.modulus))
             return np.mod(x.astype(np.int64), self.modulus)
+        if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise TypeError(f"arrays in {self} must be numeric, got dtype {x.dtype}")
+        if np.iscomplexobj(x):
+            raise TypeError(f"arrays in {self} must be real, got a complex array")
         return x.astype(np.float64)
 
     # -- arithmetic -----------------------------------------------------------------------
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``a @ b`` (with numpy broadcasting), reduced mod p in GF(p)."""
         if self.exact:
-            return matmul_mod(a, b, self.modulus)
+            return _matmul_mod(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64), self.modulus)
         return np.matmul(a, b)
 
     def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

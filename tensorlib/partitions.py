@@ -101,6 +101,8 @@ def balanced(n: int, seed: int = 0) -> Partition:
     n = _validate_n(n)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative int (numpy.random.default_rng), got {seed}")
     perm = np.random.default_rng(seed).permutation(n)
     I = tuple(sorted(int(i) for i in perm[: n // 2]))
     J = tuple(sorted(int(j) for j in perm[n // 2:]))

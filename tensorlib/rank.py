@@ -38,11 +38,11 @@ def _validate_matrix(matrix: object, name: str = "matrix") -> np.ndarray:
         raise TypeError(f"{name} must be convertible to a 2-D numpy array ({err})") from None
     if a.dtype == object:
         raise TypeError(f"{name} must have a numeric dtype, got object (ragged or mixed input?)")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{name} must have a numeric dtype, got {a.dtype}")
     if a.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got an array of shape {a.shape}; matricize a tensor first "
                          "(tensorlib.matricize)")
-    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise TypeError(f"{name} must have a numeric dtype, got {a.dtype}")
     return a
 
 
@@ -61,6 +61,11 @@ def singular_values(matrix: np.ndarray) -> np.ndarray:
 
 def default_tolerance(sigma: np.ndarray, shape: tuple[int, int]) -> float:
     """numpy's default: :math:`\\sigma_{\\max} \\cdot \\max(m, n) \\cdot \\varepsilon_{64}`."""
+    sigma = np.asarray(sigma, dtype=np.float64)
+    if sigma.ndim != 1:
+        raise ValueError(f"sigma must be a 1-D array of singular values, got shape {sigma.shape}")
+    if len(shape) != 2:
+        raise ValueError(f"shape must be the matrix shape (m, n), got {shape!r}")
     if sigma.size == 0:
         return 0.0
     return float(sigma[0] * max(shape) * np.finfo(np.float64).eps)

@@ -110,7 +110,7 @@ def validate_inputs(X: object, n_inputs: int, input_dim: int, p: Optional[int] =
         return a
     if not (np.issubdtype(a.dtype, np.integer) or a.dtype == bool):
         raise TypeError(f"{name} must have an integer dtype in exact (mod p) arithmetic, got {a.dtype}")
-    return np.mod(a.astype(np.int64), p)
+    return Field(p).asarray(a)
 
 
 def _evaluate(f: Any, X: np.ndarray, p: Optional[int]) -> np.ndarray:
@@ -161,6 +161,8 @@ def grid_tensor(
     if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)) or n_inputs < 1:
         raise TypeError(f"n_inputs must be a positive int, got {n_inputs!r}")
     n_inputs = int(n_inputs)
+    batch_size = _validate_count(batch_size, "batch_size")
+    memory_budget = _validate_count(memory_budget, "memory_budget")
     if p is not None:
         p = validate_prime(p, "p")
     t = np.asarray(templates)
@@ -264,11 +266,28 @@ def sampled_grid_matrix(model: Any, partition: object, samples: int, *, exact: b
     model = validate_model(model)
     I, J = validate_partition(partition, model.n_inputs)
     K = _validate_count(samples, "samples")
-    prime = (DEFAULT_PRIME if p is None else validate_prime(p, "p")) if exact else None
-    rng = np.random.default_rng(seed)
+    prime = _validate_arithmetic(exact, p)
+    rng = np.random.default_rng(_validate_seed(seed))
     xr = _sample_side(rng, K, len(I), model.input_dim, prime)
     xc = _sample_side(rng, K, len(J), model.input_dim, prime)
     return _block(model, xr, xc, (I, J), prime)
+
+
+def _validate_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed}")
+    return int(seed)
+
+
+def _validate_arithmetic(exact: object, p: Optional[int]) -> Optional[int]:
+    """The prime to work in (None for float64), from ``exact`` and ``p``."""
+    if not isinstance(exact, (bool, np.bool_)):
+        raise TypeError(f"exact must be a bool, got {type(exact).__name__}")
+    if p is not None and not exact:
+        raise ValueError("p is only used with exact=True (float64 arithmetic has no modulus)")
+    return (DEFAULT_PRIME if p is None else validate_prime(p, "p")) if exact else None
 
 
 def _validate_count(value: object, name: str) -> int:
@@ -444,14 +463,13 @@ def separation_rank(
     """
     model = validate_model(model)
     I, J = validate_partition(partition, model.n_inputs)
-    if not isinstance(exact, (bool, np.bool_)):
-        raise TypeError(f"exact must be a bool, got {type(exact).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    prime = _validate_arithmetic(exact, p)
+    seed = _validate_seed(seed)
     start = _validate_count(start, "start")
-    if p is not None and not exact:
-        raise ValueError("p is only used with exact=True (float64 arithmetic has no modulus)")
-    prime = (DEFAULT_PRIME if p is None else validate_prime(p, "p")) if exact else None
+    if tol is not None and exact:
+        raise ValueError("tol is only used with exact=False (an exact rank needs no tolerance)")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise TypeError(f"progress must be None, a bool or a callable(K, rank, seconds), got {type(progress).__name__}")
     upper = model.rank_upper_bound((I, J)) if hasattr(model, "rank_upper_bound") else None
     if max_rank is None:
         cap = upper if upper is not None else 4096

@@ -89,6 +89,11 @@ class Network:
         a = np.asarray(value)
         if a.shape != np.shape(ref):
             raise ValueError(f"weights[{name!r}] must have shape {np.shape(ref)}, got {a.shape}")
+        numeric = np.issubdtype(a.dtype, np.integer) or a.dtype == bool or (
+            not field.exact and np.issubdtype(a.dtype, np.floating))
+        if not numeric:
+            expected = "an integer dtype (residues mod p)" if field.exact else "a real numeric dtype"
+            raise TypeError(f"weights[{name!r}] must have {expected} in {field}, got dtype {a.dtype}")
         if not field.exact and not np.all(np.isfinite(a.astype(np.float64))):
             raise ValueError(f"weights[{name!r}] contains NaN or inf")
         return field.asarray(a)
