@@ -62,8 +62,9 @@ def validate_prime(p: object, name: str = "p") -> int:
 def matmul_mod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
     """Matrix product ``a @ b mod p`` of int64 residues in ``[0, p)``, broadcasting like ``np.matmul``.
 
-    ``a`` is split into 16-bit limbs, :math:`a = 2^{16} a_{hi} + a_{lo}`, so every partial sum
-    stays below :math:`2^{63}`; the inner dimension is chunked at :math:`2^{16}`.
+    When the inner dimension n satisfies :math:`n (p-1)^2 < 2^{64}` one uint64 product is exact.
+    Otherwise ``a`` is split into 16-bit limbs, :math:`a = 2^{16} a_{hi} + a_{lo}`, so every partial
+    sum stays below :math:`2^{63}`; the inner dimension is chunked at :math:`2^{16}`.
 
     Raises
     ------
@@ -103,6 +104,10 @@ def _matmul_mod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
             part = _matmul_mod(a[..., start:stop], b_part, p)
             out = part if out is None else (out + part) % p
         return out
+    if inner * (p - 1) ** 2 < 2**64:
+        # Few terms (the networks' r x r products): the whole sum fits in uint64, one product suffices.
+        product = np.matmul(a.astype(np.uint64, copy=False), b.astype(np.uint64, copy=False)) % np.uint64(p)
+        return product.astype(np.int64)
     hi = np.matmul(a >> _LIMB_BITS, b) % p
     lo = np.matmul(a & _LIMB_MASK, b) % p
     return ((hi << _LIMB_BITS) + lo) % p

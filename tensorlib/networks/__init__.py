@@ -7,5 +7,8 @@ from .base import Network
 from .simple import ProductOfLinearForms, SumOfProducts
 
 # Architecture modules register their classes below (one import line each).
+from .attention import SelfAttention
+from .convac import DeepConvAC, ShallowConvAC
+from .rac import RAC
 
-__all__ = ["Network", "ProductOfLinearForms", "SumOfProducts"]
+__all__ = ["RAC", "SelfAttention", "DeepConvAC", "ShallowConvAC", "Network", "ProductOfLinearForms", "SumOfProducts"]

@@ -1,0 +1,309 @@
+r"""Recurrent arithmetic circuits (RACs): recurrent networks with multiplicative integration.
+
+A depth-L RAC (Levine, Sharir, Ziv and Shashua, arXiv 1710.09431) reads a sequence
+:math:`x^1,\dots,x^T \in \mathbb R^M` and keeps one hidden state :math:`h^{t,l}\in\mathbb R^R` per
+layer. The input and the previous state are merged by an elementwise product (the multiplicative
+integration of Wu et al., 2016, without its nonlinearity):
+
+.. math::  h^{t,l} = \bigl(W^{H,l} h^{t-1,l}\bigr) \odot \bigl(W^{I,l} h^{t,l-1}\bigr),
+           \qquad h^{t,0} = x^t, \qquad h^{0,l} = \mathbf 1,
+
+and the output is the scalar :math:`y = \langle w^O, h^{T,L}\rangle`.
+
+With one layer, :math:`h^t = \sum_d x^t_d\, G_d\, h^{t-1}` with :math:`G_d = \operatorname{diag}(W^I_{:,d})\,W^H`,
+so :math:`y = \langle \mathcal A, x^1\otimes\cdots\otimes x^T\rangle` with the coefficient tensor
+
+.. math::  \mathcal A_{d_1\dots d_T} = \mathbf 1^\top G_{d_1}^\top G_{d_2}^\top\cdots G_{d_T}^\top w^O ,
+
+a tensor train (matrix product state) with bond dimension R. Cutting its chain between positions
+T/2 and T/2 + 1 gives the Start--End bound :math:`\operatorname{sep} \le \min(R, M^{T/2})`. With two
+or more layers the input :math:`x^t` reaches the output through many products, the network is no
+longer multilinear in its inputs, and the Start--End separation rank grows with T.
+"""
+
+from __future__ import annotations
+
+from math import comb
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import tensorly as tl
+from tensorly.tt_tensor import tt_to_tensor
+
+from ..fields import Field, validate_prime
+from ..partitions import Partition, validate_partition
+from ..separation import pairwise_grid_matrix_block, validate_inputs
+from .base import Network, check_dense_size, positive_int
+
+__all__ = ["RAC"]
+
+# Sequence pairs evaluated at once by the Start--End fast path (bounds its memory).
+_PAIRS_PER_BATCH = 1 << 15
+
+
+def _state_count_bound(suffix: int, hidden: int, depth: int) -> int:
+    """Monomials of the output in the states at a cut with ``suffix`` steps after it (see ``rank_upper_bound``)."""
+    bound = 1
+    for m in range(depth):
+        degree = comb(suffix + m - 1, m)
+        bound *= comb(hidden + degree - 1, degree)
+    return bound
+
+
+class RAC(Network):
+    r"""A recurrent arithmetic circuit of ``depth`` layers and ``hidden`` = R channels.
+
+    .. math::  h^{t,l} = \bigl(W^{H,l} h^{t-1,l}\bigr) \odot \bigl(W^{I,l} h^{t,l-1}\bigr),\quad
+               h^{t,0} = x^t,\quad h^{0,l} = \mathbf 1,\quad
+               y(x^1,\dots,x^T) = \langle w^O, h^{T,L}\rangle .
+
+    Parameters
+    ----------
+    length : int
+        T, the sequence length (``n_inputs``); at least 2.
+    input_dim : int
+        M, the dimension of each input :math:`x^t` (``input_dim``).
+    hidden : int
+        R, the width of every hidden state.
+    depth : int
+        L, the number of recurrent layers (default 1, the shallow RAC).
+    seed : int
+        Seed of the weights (``numpy.random.default_rng(seed)``).
+
+    Notes
+    -----
+    Weights (see :meth:`weights`): ``"W_H"`` is a list of L matrices of shape (R, R);
+    ``"W_I"`` a list of L matrices, the first of shape (R, M) and the others (R, R); ``"w_O"`` a
+    vector of shape (R,). In float64, :math:`W^{H,l}` is a random orthogonal matrix and
+    :math:`W^{I,l}`, :math:`w^O` are Gaussian with variance 1/fan-in, so that on standard normal
+    inputs the states keep a second moment of order one over T steps (the orthogonal recurrent
+    matrices echo the scoRNN networks of the paper's experiments). Typical values still spread over
+    many orders of magnitude at depth > 1, where the output has high degree in each input. In GF(p)
+    all weights are uniform residues.
+
+    The network is multilinear in its inputs only for ``depth == 1`` (``multilinear``), and only
+    then has a coefficient tensor (:meth:`coefficient_tensor`, a tensor train).
+
+    Examples
+    --------
+    >>> import tensorlib
+    >>> from tensorlib.networks import RAC
+    >>> rac = RAC(8, 2, 3, depth=1, seed=0)
+    >>> tensorlib.separation_rank(rac, tensorlib.start_end(8)).rank
+    3
+    """
+
+    def __init__(self, length: int, input_dim: int, hidden: int, depth: int = 1, *, seed: int = 0) -> None:
+        self.length = positive_int(length, "length", 2)
+        self.input_dim = positive_int(input_dim, "input_dim")
+        self.hidden = positive_int(hidden, "hidden")
+        self.depth = positive_int(depth, "depth")
+        self.seed = positive_int(seed, "seed", 0)
+        self.n_inputs = self.length
+        self.multilinear = self.depth == 1
+
+    # -- weights and the recurrence ------------------------------------------------------------
+
+    def _init_weights(self, rng: np.random.Generator, field: Field) -> Dict[str, Any]:
+        R, M = self.hidden, self.input_dim
+        W_H: List[np.ndarray] = []
+        W_I: List[np.ndarray] = []
+        for layer in range(self.depth):
+            fan_in = M if layer == 0 else R
+            if field.exact:
+                W_H.append(field.random(rng, (R, R)))
+            else:  # a Haar-random orthogonal matrix: norms are preserved step after step
+                q, r = np.linalg.qr(rng.standard_normal((R, R)))
+                W_H.append(q * np.sign(np.diag(r)))
+            W_I.append(field.random(rng, (R, fan_in), scale=1.0 / np.sqrt(fan_in)))
+        return {"W_H": W_H, "W_I": W_I, "w_O": field.random(rng, (R,), scale=1.0 / np.sqrt(R))}
+
+    def _run(self, X: np.ndarray, field: Field, weights: Dict[str, Any],
+             states: Optional[List[np.ndarray]] = None) -> List[np.ndarray]:
+        """Run the recurrence over the steps of ``X`` (..., t, M) from ``states`` (..., R), default all ones.
+
+        Leading axes broadcast: the Start--End fast path passes End inputs of shape (1, B, t, M) and
+        Start states of shape (A, 1, R), so work that depends on one side only is done once per sample.
+        """
+        if states is None:
+            states = [field.ones(X.shape[:-2] + (self.hidden,)) for _ in range(self.depth)]
+        h = list(states)
+        for t in range(X.shape[-2]):
+            below = X[..., t, :]
+            for layer in range(self.depth):
+                recur = field.matmul(h[layer], weights["W_H"][layer].T)
+                inject = field.matmul(below, weights["W_I"][layer].T)
+                h[layer] = field.mul(recur, inject)
+                below = h[layer]
+        return h
+
+    def _readout(self, top: np.ndarray, field: Field, weights: Dict[str, Any]) -> np.ndarray:
+        return field.matmul(top, weights["w_O"][:, None])[..., 0]
+
+    def _forward(self, X: np.ndarray, field: Field, weights: Dict[str, Any]) -> np.ndarray:
+        return self._readout(self._run(X, field, weights)[-1], field, weights)
+
+    def evaluate(self, X: np.ndarray, p: Optional[int] = None) -> np.ndarray:
+        """The output :math:`\\langle w^O, h^{T,L}\\rangle` on a batch ``X`` of shape (batch, T, M).
+
+        With ``p=None`` in float64; with a prime ``p`` on integer inputs, the value mod p.
+        """
+        shape = np.shape(X)
+        if len(shape) == 2 and shape == (self.length, self.input_dim):
+            raise ValueError(f"X must be a batch of sequences of shape (batch, length={self.length}, "
+                             f"input_dim={self.input_dim}), got a single sequence of shape {shape}; "
+                             "use X[None] for a batch of one")
+        return super().evaluate(X, p)
+
+    __call__ = evaluate
+
+    # -- a proven upper bound for cuts of the sequence ----------------------------------------
+
+    def rank_upper_bound(self, partition: Partition) -> Optional[int]:
+        r"""A proven upper bound on the separation rank, or None.
+
+        For a cut of the sequence into a prefix of k steps and a suffix of e = T - k steps (the
+        Start--End partition is k = e = T/2), every state :math:`h^{t,l}`, t > k, is a polynomial in
+        the states :math:`h^{k,1},\dots,h^{k,l}` at the cut, whose coefficients depend on the suffix
+        inputs only, homogeneous of degree :math:`\binom{e+m-1}{m}` in :math:`h^{k,l-m}`. Counting the
+        monomials of the output (*our own derivation*, not the paper's) gives
+
+        .. math::  \operatorname{sep} \le \prod_{m=0}^{L-1} \binom{R + c_m - 1}{c_m},
+                   \qquad c_m = \binom{e+m-1}{m},
+
+        which is R for a shallow RAC (the tensor-train bond) and :math:`R\binom{R+e-1}{e}` at depth 2.
+        A shallow RAC is also multilinear, so its bound is at most :math:`M^{\min(|I|,|J|)}` for
+        every partition. Deep RACs cut anywhere else get None.
+        """
+        I, J = validate_partition(partition, self.n_inputs)
+        bound = super().rank_upper_bound((I, J))  # M^{min(|I|,|J|)} at depth 1, else None
+        if I == tuple(range(len(I))):
+            suffix = len(J)
+        elif J == tuple(range(len(J))):
+            suffix = len(I)
+        else:
+            return bound
+        state = _state_count_bound(suffix, self.hidden, self.depth)
+        return state if bound is None else min(bound, state)
+
+    # -- the tensor train of the shallow RAC ---------------------------------------------------
+
+    def tt_cores(self, p: Optional[int] = None) -> List[np.ndarray]:
+        r"""The TT (MPS) cores of the shallow RAC's coefficient tensor (``depth == 1`` only).
+
+        With :math:`G_d = \operatorname{diag}(W^I_{:,d})\,W^H`, the cores are
+        :math:`C^{(1)}_{0,d,:} = (G_d \mathbf 1)^\top` of shape (1, M, R),
+        :math:`C^{(t)}_{:,d,:} = G_d^\top` of shape (R, M, R) for :math:`1 < t < T`, and
+        :math:`C^{(T)}_{:,d,0} = G_d^\top w^O` of shape (R, M, 1), so that
+        :math:`\mathcal A_{d_1\dots d_T} = C^{(1)}_{d_1} C^{(2)}_{d_2}\cdots C^{(T)}_{d_T}`
+        (tensorly's TT layout).
+
+        Parameters
+        ----------
+        p : int, optional
+            Cores of the float64 weights (default) or, with a prime ``p``, of the GF(p) weights
+            (int64 residues).
+
+        Returns
+        -------
+        list of T arrays
+        """
+        self._require_shallow("tt_cores")
+        field = Field(None if p is None else validate_prime(p, "p"))
+        w = self.weights(p)
+        W_H, W_I, w_O = w["W_H"][0], w["W_I"][0], w["w_O"]
+        R, M = self.hidden, self.input_dim
+        # G[d] = diag(W_I[:, d]) W_H, stacked as (M, R, R)
+        G = field.mul(W_I.T[:, :, None], W_H[None, :, :])
+        Gt = np.transpose(G, (0, 2, 1))  # G[d]^T
+        first = field.matmul(G, field.ones((R, 1)))[:, :, 0]  # (M, R): G_d 1
+        last = field.matmul(Gt, w_O[:, None])[:, :, 0]       # (M, R): G_d^T w_O
+        middle = np.transpose(Gt, (1, 0, 2))                  # (R, M, R): [a, d, b] = G_d[b, a]
+        cores = [first[None, :, :]]
+        cores += [middle.copy() for _ in range(self.length - 2)]
+        cores.append(last.T[:, :, None])
+        return cores
+
+    def coefficient_tensor(self) -> np.ndarray:
+        r"""The coefficient tensor :math:`\mathcal A` (float64, shape (M,) * T) of the shallow RAC.
+
+        :math:`y(x^1,\dots,x^T) = \sum_{d_1..d_T}\mathcal A_{d_1\dots d_T}\, x^1_{d_1}\cdots x^T_{d_T}`,
+        assembled from :meth:`tt_cores` by ``tensorly.tt_tensor.tt_to_tensor``. It equals the grid
+        tensor on the basis templates :math:`e_1,\dots,e_M`.
+
+        Raises
+        ------
+        ValueError
+            If ``depth > 1`` (a deep RAC is not multilinear in its inputs, so it has no coefficient
+            tensor), or if the dense tensor would exceed the memory budget.
+        """
+        self._require_shallow("coefficient_tensor")
+        check_dense_size((self.input_dim,) * self.length, "coefficient tensor")
+        return np.asarray(tt_to_tensor([tl.tensor(c) for c in self.tt_cores()]))
+
+    def _require_shallow(self, what: str) -> None:
+        if self.depth != 1:
+            raise ValueError(
+                f"{what} exists only for depth == 1: a RAC of depth {self.depth} is not multilinear in its "
+                "inputs (x^t enters many later products), so it has no coefficient tensor; use "
+                "tensorlib.grid_tensor(model, templates, T) or tensorlib.separation_rank(model, partition)")
+
+    # -- Start--End fast path for sampled grid matrices ----------------------------------------
+
+    def grid_matrix_block(self, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition,
+                          p: Optional[int] = None) -> np.ndarray:
+        r""":math:`F[a,b] = y(x_I = x_{rows}[a],\ x_J = x_{cols}[b])`, fast for prefix/suffix partitions.
+
+        When one side of the partition is a prefix :math:`\{0,\dots,k-1\}` of the sequence (the
+        Start--End partition, or any other cut of the sequence in two), the recurrence runs over
+        the prefix once per prefix sample and, from the saved states :math:`h^{k,l}`, over the suffix
+        once per pair. Other partitions fall back to
+        :func:`tensorlib.separation.pairwise_grid_matrix_block`.
+
+        Parameters
+        ----------
+        x_rows : ndarray of shape ``(A, len(I), M)``
+            The inputs at the positions in I, one row of the block per sample.
+        x_cols : ndarray of shape ``(B, len(J), M)``
+            The inputs at the positions in J, one column per sample.
+        partition : (I, J)
+        p : int, optional
+            A prime for GF(p) arithmetic (integer inputs), default float64.
+
+        Returns
+        -------
+        ndarray of shape (A, B)
+        """
+        I, J = validate_partition(partition, self.n_inputs)
+        if p is not None:
+            p = validate_prime(p, "p")
+        x_rows = validate_inputs(x_rows, len(I), self.input_dim, p, name="x_rows")
+        x_cols = validate_inputs(x_cols, len(J), self.input_dim, p, name="x_cols")
+        if I == tuple(range(len(I))):
+            return self._prefix_block(x_rows, x_cols, p)
+        if J == tuple(range(len(J))):
+            return self._prefix_block(x_cols, x_rows, p).T
+        return pairwise_grid_matrix_block(self, x_rows, x_cols, (I, J), p)
+
+    def _prefix_block(self, prefix: np.ndarray, suffix: np.ndarray, p: Optional[int]) -> np.ndarray:
+        field = Field(p)
+        w = self.weights(p)
+        A, B = prefix.shape[0], suffix.shape[0]
+        start = self._run(prefix, field, w)  # h^{k,l} for every prefix sample, once
+        out = np.empty((A, B), dtype=field.dtype)
+        rows = max(1, _PAIRS_PER_BATCH // max(B, 1))
+        cols = min(B, _PAIRS_PER_BATCH)
+        for a0 in range(0, A, rows):
+            a1 = min(A, a0 + rows)
+            for b0 in range(0, B, cols):
+                b1 = min(B, b0 + cols)
+                # Prefix states as (a, 1, R), suffix inputs as (1, b, t, M): the first step's recurrent
+                # products and layer 1's input products are computed per sample, not per pair.
+                states = [s[a0:a1, None, :] for s in start]
+                top = self._run(suffix[None, b0:b1], field, w, states)[-1]
+                out[a0:a1, b0:b1] = self._readout(top, field, w)
+        return out
+
+    def _repr_params(self) -> Dict[str, Any]:
+        return {"length": self.length, "input_dim": self.input_dim, "hidden": self.hidden,
+                "depth": self.depth, "seed": self.seed}
