@@ -165,9 +165,9 @@ class ShallowConvAC(Network):
 
         Parameters
         ----------
-        x_rows : ndarray (A, |I|, M)
+        x_rows : ndarray of shape ``(A, |I|, M)``
             The inputs at the positions of I (in increasing position order), one row of F each.
-        x_cols : ndarray (B, |J|, M)
+        x_cols : ndarray of shape ``(B, |J|, M)``
             The inputs at the positions of J, one column of F each.
         partition : (I, J)
         p : int, optional
@@ -382,9 +382,9 @@ class DeepConvAC(Network):
 
         Parameters
         ----------
-        x_rows : ndarray (A, |I|, M)
+        x_rows : ndarray of shape ``(A, |I|, M)``
             The inputs at the positions of I (in increasing position order), one row of F each.
-        x_cols : ndarray (B, |J|, M)
+        x_cols : ndarray of shape ``(B, |J|, M)``
             The inputs at the positions of J, one column of F each.
         partition : (I, J)
         p : int, optional
