@@ -539,7 +539,7 @@ def _binary_levels(n_inputs: object, widths: object) -> Tuple[int, int, Tuple[in
 def left_right_mincut(n_inputs: int, input_dim: int, widths: Sequence[int]) -> int:
     r"""The min-cut of the deep ConvAC (size-2 pooling) for the left/right partition, in closed form.
 
-    Levine et al. (ICLR 2018), eq. 16:
+    Levine et al. (ICLR 2018), eq. 16 (the exponents as they follow from the tree, our reading):
 
     .. math::  W^{\text{left-right}}_{\min} = \min\big(r_{L-1},\, r_{L-2},\, r_{L-3}^{2},\,\dots,\,
                r_l^{2^{L-2-l}},\,\dots,\, r_0^{N/4},\, M^{N/2}\big).
