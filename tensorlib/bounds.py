@@ -6,8 +6,15 @@ marked *[own derivation]* is not the paper's; the book says so where it uses it.
 
 from __future__ import annotations
 
+import decimal
+import math
+from math import comb
+from typing import Callable, Dict, Iterable, List, NamedTuple, Sequence, Tuple, Union
+
+import networkx as nx
 import numpy as np
 
+from .networks.convac import DeepConvAC, ShallowConvAC
 from .partitions import validate_partition
 
 __all__ = ["sum_of_products_rank", "tucker_rank_upper_bound", "tensor_train_rank_upper_bound",
@@ -139,7 +146,6 @@ def power_sum_rank_upper_bound(terms: int, input_dim: int, degree: int, partitio
         d.
     partition : (I, J)
     """
-    from math import comb
 
     terms = _positive(terms, "terms")
     input_dim = _positive(input_dim, "input_dim")
@@ -156,13 +162,7 @@ def sum_of_products_rank(terms: int, input_dim: int, partition: object) -> int:
     """
     terms = _positive(terms, "terms")
     input_dim = _positive(input_dim, "input_dim")
-    if isinstance(partition, (str, bytes)):
-        raise TypeError(f"partition must be a pair (I, J) of position tuples, got {type(partition).__name__}")
-    try:  # any pair of iterables (tuples, lists, arrays), each read once
-        sides = [side if isinstance(side, (str, bytes)) else list(side) for side in partition]
-    except TypeError:
-        raise TypeError(f"partition must be a pair (I, J) of position tuples, got {partition!r}") from None
-    I, J = validate_partition(sides, max(2, sum(len(side) for side in sides)))
+    I, J = _partition_sides(partition)
     return min(terms, input_dim ** min(len(I), len(J)))
 
 
@@ -249,10 +249,6 @@ def intermediate_depth_width(n_inputs: int, input_dim: int, widths: Sequence[int
     return r ** (2 ** (L - depth))
 
 
-import decimal
-import math
-from typing import Callable, Dict, Iterable, List, NamedTuple, Sequence, Tuple, Union
-
 # The pooling-geometry bounds, the min-cut of the ConvAC tensor network, and the mode-tree bounds of
 # mixed decompositions. All take a DeepConvAC or a ShallowConvAC (read as one pooling layer of
 # window N) and a partition of its input positions.
@@ -268,7 +264,6 @@ class _ConvACShape(NamedTuple):
 
 
 def _convac_shape(model: object) -> _ConvACShape:
-    from .networks.convac import DeepConvAC, ShallowConvAC
 
     if isinstance(model, DeepConvAC):
         return _ConvACShape(model.n_inputs, model.input_dim, tuple(model.windows), tuple(model.widths),
@@ -384,7 +379,6 @@ def _mincut_of_shape(shape: _ConvACShape, I: Sequence[int], J: Sequence[int]) ->
     two cuts of distinct integer weights :math:`P < P'` with :math:`P \\le B` differ in log by at least
     :math:`1/(2B)`, so the cut found has exactly the minimal weight, which is computed in integers.
     """
-    import networkx as nx
 
     L = len(shape.windows)
     n_pools = sum(shape.n_inputs // math.prod(shape.windows[:l + 1]) for l in range(L))
@@ -507,7 +501,6 @@ def mincut_lower_bound(model: object, partition: object) -> int:
     -------
     int
     """
-    from .networks.convac import DeepConvAC
 
     if not isinstance(model, DeepConvAC):
         raise TypeError(f"model must be a DeepConvAC with window=2 (Theorem 2 of Levine et al. 2018 is about "
@@ -586,7 +579,6 @@ def interleaved_mincut(n_inputs: int, input_dim: int, widths: Sequence[int]) -> 
 
 
 def _binary_mode_tree(model: object) -> Tuple[_ConvACShape, List[List[Tuple[int, ...]]]]:
-    from .networks.convac import DeepConvAC
 
     if not isinstance(model, DeepConvAC):
         raise TypeError(f"model must be a DeepConvAC (its order defines the binary mode tree), got {type(model).__name__}")
@@ -751,7 +743,6 @@ def depth2_rac_start_end_lower_bound(length: int, input_dim: int, hidden: int) -
     hidden : int
         R.
     """
-    from math import comb
 
     half = _start_end_half(length)
     q = min(_positive(input_dim, "input_dim"), _positive(hidden, "hidden"))
@@ -776,7 +767,6 @@ def depth2_rac_start_end_upper_bound(length: int, hidden: int) -> int:
     hidden : int
         R.
     """
-    from math import comb
 
     half = _start_end_half(length)
     hidden = _positive(hidden, "hidden")
@@ -802,7 +792,6 @@ def rac_start_end_upper_bound(length: int, hidden: int, depth: int) -> int:
     depth : int
         L.
     """
-    from math import comb
 
     half = _start_end_half(length)
     hidden = _positive(hidden, "hidden")
@@ -900,7 +889,6 @@ def self_attention_rank_upper_bound(width: int, depth: int, input_dim: int | Non
     residual : bool
         Residual connections (default False).
     """
-    from math import comb
 
     r = _embedding_rank(width, input_dim)
     degree = (self_attention_degree(depth) - 1) // 2

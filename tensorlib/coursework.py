@@ -55,8 +55,12 @@ class CheckResult:
     def passed(self) -> bool:
         return self.status == "correct"
 
-    def __repr__(self) -> str:  # what a notebook shows if the result is the cell's last value
+    def __repr__(self) -> str:
         return self.message
+
+    def _ipython_display_(self) -> None:
+        """Show nothing: :func:`check` has printed the message already, so a bare ``check(...)`` as a
+        cell's last line prints it once, not twice."""
 
 
 def _same(answer: Any, expected: Any) -> bool:
