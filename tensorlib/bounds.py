@@ -832,8 +832,8 @@ def self_attention_depth1_rank(width: int, input_dim: int | None = None) -> int:
     Not a formula from the papers. One layer applies the same linear map to every token,
     :math:`y^{1,i} = T y^{0,i}` with :math:`T = \sum_h W^{O,h}W^{V,h} S\, (W^{K,h})^\top W^{Q,h}`
     and :math:`S = \sum_j y^{0,j}(y^{0,j})^\top = S_I + S_J`. With the read-out token in I,
-    :math:`f = \langle w, T(S_I)\, y^{0,1}\rangle + \langle w, T(S_J)\, y^{0,1}\rangle`: a function of the I
-    side alone plus a bilinear form between :math:`y^{0,1}`, which lives in the r-dimensional range
+    :math:`f = \langle w, T(S_I)\, y^{0,0}\rangle + \langle w, T(S_J)\, y^{0,0}\rangle`: a function of the I
+    side alone plus a bilinear form between :math:`y^{0,0}`, which lives in the r-dimensional range
     of the embedding, and a vector built from the J side. Hence at most :math:`r + 1` terms, and
     exactly :math:`r + 1` for generic weights (the chapter on self-attention proves both halves), for
     every partition with two non-empty sides, any number of heads, with or without residual
@@ -866,7 +866,7 @@ def self_attention_rank_upper_bound(width: int, depth: int, input_dim: int | Non
     Proof sketch. Every layer applies one linear map to all tokens, :math:`y^{l+1,i} = T_l y^{l,i}`
     with :math:`T_l = \sum_h W^{O,l,h}W^{V,l,h} S^l (W^{K,l,h})^\top W^{Q,l,h}` and
     :math:`S^{l+1} = T_l S^l T_l^\top`. So :math:`T_l` is a polynomial in :math:`S^0`, homogeneous of
-    degree :math:`3^l`, and :math:`f = \langle w, T_{L-1}\cdots T_0\, y^{0,1}\rangle` is linear in the
+    degree :math:`3^l`, and :math:`f = \langle w, T_{L-1}\cdots T_0\, y^{0,0}\rangle` is linear in the
     read-out token and homogeneous of degree D in :math:`S^0 = S_I + S_J` (in the coordinates of the
     embedding's range: r and m variables). Split f by the degree j in the side without the read-out
     token: the degree-j part is a sum over the :math:`\binom{m+j-1}{j}` monomials of that side, and
