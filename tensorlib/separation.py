@@ -34,7 +34,6 @@ special case where both sides run over all template combinations.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Protocol, Tuple, Union, runtime_checkable

@@ -15,7 +15,6 @@ from tensorly.tenalg import multi_mode_dot
 
 from tensorlib import DEFAULT_PRIME, exact_rank, grid_tensor, matricize, numerical_rank, separation_rank
 from tensorlib.bounds import sum_of_products_rank
-from tensorlib.fields import Field
 from tensorlib.networks import Network, ProductOfLinearForms, SumOfProducts
 from tensorlib.networks.base import check_dense_size, positive_int
 

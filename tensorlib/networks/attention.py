@@ -27,9 +27,9 @@ from typing import Any, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
-from ..fields import Field, validate_prime
-from ..partitions import Partition, validate_partition
-from ..separation import pairwise_grid_matrix_block, validate_inputs
+from ..fields import Field
+from ..partitions import Partition
+from ..separation import pairwise_grid_matrix_block
 from .base import Network, positive_int
 
 __all__ = ["SelfAttention"]
@@ -267,12 +267,9 @@ class SelfAttention(Network):
         -------
         ndarray of shape (A, B)
         """
-        I, J = validate_partition(partition, self.n_tokens)
-        if p is not None:
-            p = validate_prime(p, "p")
+        field, I, J, x_rows, x_cols = self._validate_block(x_rows, x_cols, partition, p)
+        p = field.modulus
         self._check_field(p)
-        x_rows = validate_inputs(x_rows, len(I), self.input_dim, p, name="x_rows")
-        x_cols = validate_inputs(x_cols, len(J), self.input_dim, p, name="x_cols")
         if self.softmax:
             return pairwise_grid_matrix_block(self, x_rows, x_cols, (I, J), p)
         if 0 not in I:  # put the side holding the read-out token on the rows

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -110,6 +110,16 @@ class Network:
         return self._forward(X, field, self.weights(p))
 
     __call__ = evaluate
+
+    def _validate_block(self, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition, p: Optional[int]
+                        ) -> Tuple[Field, Tuple[int, ...], Tuple[int, ...], np.ndarray, np.ndarray]:
+        """Check the arguments of a ``grid_matrix_block`` fast path; return ``(field, I, J, x_rows, x_cols)``."""
+        if p is not None:
+            p = validate_prime(p, "p")
+        I, J = validate_partition(partition, self.n_inputs)
+        x_rows = validate_inputs(x_rows, len(I), self.input_dim, p, name="x_rows")
+        x_cols = validate_inputs(x_cols, len(J), self.input_dim, p, name="x_cols")
+        return Field(p), I, J, x_rows, x_cols
 
     def rank_upper_bound(self, partition: Partition) -> Optional[int]:
         """:math:`M^{\\min(|I|,|J|)}` for multilinear networks (the matricization's smaller side), else None."""

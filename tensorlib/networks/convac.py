@@ -37,8 +37,8 @@ import numpy as np
 import tensorly as tl
 from tensorly.cp_tensor import cp_to_tensor
 
-from ..fields import Field, validate_prime
-from ..partitions import Partition, validate_partition
+from ..fields import Field
+from ..partitions import Partition
 from .base import Network, check_dense_size, positive_int
 
 __all__ = ["ShallowConvAC", "DeepConvAC"]
@@ -173,7 +173,7 @@ class ShallowConvAC(Network):
         p : int, optional
             Compute in GF(p) (integer inputs) instead of float64.
         """
-        field, I, J, x_rows, x_cols = _validate_block(self, x_rows, x_cols, partition, p)
+        field, I, J, x_rows, x_cols = self._validate_block(x_rows, x_cols, partition, p)
         weights = self.weights(field.modulus)
         conv = self._position_weights(weights)
         u = self._pooled(x_rows, conv[list(I)], field)
@@ -183,18 +183,6 @@ class ShallowConvAC(Network):
     def _repr_params(self) -> Dict[str, Any]:
         return {"n_inputs": self.n_inputs, "input_dim": self.input_dim, "channels": self.channels,
                 "shared": self.shared, "seed": self.seed}
-
-
-def _validate_block(model: Network, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition,
-                    p: Optional[int]) -> Tuple[Field, Tuple[int, ...], Tuple[int, ...], np.ndarray, np.ndarray]:
-    from ..separation import validate_inputs
-
-    if p is not None:
-        p = validate_prime(p, "p")
-    I, J = validate_partition(partition, model.n_inputs)
-    x_rows = validate_inputs(x_rows, len(I), model.input_dim, p, name="x_rows")
-    x_cols = validate_inputs(x_cols, len(J), model.input_dim, p, name="x_cols")
-    return Field(p), I, J, x_rows, x_cols
 
 
 def _validate_windows(window: object, n_inputs: int) -> Tuple[int, ...]:
@@ -394,7 +382,7 @@ class DeepConvAC(Network):
         -------
         ndarray (A, B): float64, or int64 residues in [0, p).
         """
-        field, I, J, x_rows, x_cols = _validate_block(self, x_rows, x_cols, partition, p)
+        field, I, J, x_rows, x_cols = self._validate_block(x_rows, x_cols, partition, p)
         weights = self.weights(field.modulus)
         A, B = x_rows.shape[0], x_cols.shape[0]
         out = np.empty((A, B), dtype=field.dtype)

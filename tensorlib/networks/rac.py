@@ -32,7 +32,7 @@ from tensorly.tt_tensor import tt_to_tensor
 
 from ..fields import Field, validate_prime
 from ..partitions import Partition, validate_partition
-from ..separation import pairwise_grid_matrix_block, validate_inputs
+from ..separation import pairwise_grid_matrix_block
 from .base import Network, check_dense_size, positive_int
 
 __all__ = ["RAC"]
@@ -212,7 +212,7 @@ class RAC(Network):
         field = Field(None if p is None else validate_prime(p, "p"))
         w = self.weights(p)
         W_H, W_I, w_O = w["W_H"][0], w["W_I"][0], w["w_O"]
-        R, M = self.hidden, self.input_dim
+        R = self.hidden
         # G[d] = diag(W_I[:, d]) W_H, stacked as (M, R, R)
         G = field.mul(W_I.T[:, :, None], W_H[None, :, :])
         Gt = np.transpose(G, (0, 2, 1))  # G[d]^T
@@ -274,11 +274,8 @@ class RAC(Network):
         -------
         ndarray of shape (A, B)
         """
-        I, J = validate_partition(partition, self.n_inputs)
-        if p is not None:
-            p = validate_prime(p, "p")
-        x_rows = validate_inputs(x_rows, len(I), self.input_dim, p, name="x_rows")
-        x_cols = validate_inputs(x_cols, len(J), self.input_dim, p, name="x_cols")
+        field, I, J, x_rows, x_cols = self._validate_block(x_rows, x_cols, partition, p)
+        p = field.modulus
         if I == tuple(range(len(I))):
             return self._prefix_block(x_rows, x_cols, p)
         if J == tuple(range(len(J))):
