@@ -9,21 +9,39 @@ is computed exactly, and
 
 so an exact rank is a certified lower bound for the integer network (see :mod:`tensorlib.rank`).
 
-A :class:`Field` bundles the few operations the networks need: drawing random weights and inputs,
+A :class:`Field` bundles the operations the networks need: drawing random weights and inputs,
 matrix products and elementwise products. In GF(p) every array holds ``int64`` values in
-``[0, p)`` and no operation overflows: products of two residues are below ``2**62`` and matrix
-products split one factor into 16-bit limbs.
+``[0, p)`` and no operation overflows: products of two residues are below ``2**62``, and a matrix
+product runs on float64 BLAS when every partial sum stays below :math:`2^{53}` (small primes),
+else in uint64 when it stays below :math:`2^{64}`, else with one factor split into 16-bit limbs.
+
+The fast paths of the networks (the grid-matrix blocks) add many products before reducing. The
+kernels they share live here too, so tensorlib does modular arithmetic in one place:
+
+* :meth:`Field.work` views residues as uint64, the working type of those kernels;
+* :meth:`Field.reduce_` reduces a uint64 array in place (``x - (x // p) * p``: numpy divides by a
+  scalar with a multiply and a shift, several times faster than ``%``);
+* :attr:`Field.products_per_reduction` is how many products of two residues may be added to a
+  residue before a uint64 can overflow (4 for p near :math:`2^{31}`; thousands for small primes);
+* :meth:`Field.dot` sums products of vectors, reducing only that often; :meth:`Field.add_residues`
+  adds two residues with one conditional subtraction.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Iterable, Optional, Tuple
 
 import flint
 import numpy as np
 
-__all__ = ["DEFAULT_PRIME", "Field", "FLOAT64", "gf", "is_prime", "validate_prime", "matmul_mod"]
+from .checks import check_int
+
+__all__ = ["DEFAULT_PRIME", "Field", "FLOAT64", "gf", "is_prime", "previous_prime", "validate_prime", "matmul_mod"]
+
+# float64 represents every integer below 2**53 exactly.
+_FLOAT_EXACT = 2**53
 
 #: The default prime for exact ranks: the largest prime below ``2**31``. Large enough that a random
 #: weight setting reaches the generic rank with overwhelming probability (Schwartz--Zippel), small
@@ -38,9 +56,7 @@ _MAX_INNER = 1 << 16
 
 def is_prime(p: int) -> bool:
     """Return whether the integer ``p`` is prime (via flint's ``fmpz.is_prime``)."""
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
-        raise TypeError(f"p must be an int, got {type(p).__name__}")
-    return bool(flint.fmpz(int(p)).is_prime())
+    return bool(flint.fmpz(check_int(p, "p")).is_prime())
 
 
 def validate_prime(p: object, name: str = "p") -> int:
@@ -49,7 +65,7 @@ def validate_prime(p: object, name: str = "p") -> int:
     flint aborts the whole Python process (and so a reader's kernel) on a composite modulus,
     so every entry point that reaches flint calls this first.
     """
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)):
         raise TypeError(f"{name} must be an int (a prime below 2**31), got {type(p).__name__}")
     p = int(p)
     if p < 2 or p >= 2**31:
@@ -104,6 +120,10 @@ def _matmul_mod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
             part = _matmul_mod(a[..., start:stop], b_part, p)
             out = part if out is None else (out + part) % p
         return out
+    if inner * (p - 1) ** 2 < _FLOAT_EXACT:
+        # Small primes: every partial sum is an integer below 2**53, so float64 BLAS is exact.
+        product = np.matmul(a.astype(np.float64), b.astype(np.float64))
+        return np.fmod(product, p, out=product).astype(np.int64)
     if inner * (p - 1) ** 2 < 2**64:
         # Few terms (the networks' r x r products): the whole sum fits in uint64, one product suffices.
         product = np.matmul(a.astype(np.uint64, copy=False), b.astype(np.uint64, copy=False)) % np.uint64(p)
@@ -175,14 +195,15 @@ class Field:
         return np.matmul(a, b)
 
     def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Elementwise product (residues below ``2**31`` so the int64 product cannot overflow)."""
+        """Elementwise product (with broadcasting); in GF(p) of residues, reduced with :meth:`reduce_`."""
         if self.exact:
-            return (a * b) % self.modulus
+            return self.reduce_(np.multiply(self.work(a), self.work(b))).view(np.int64)
         return a * b
 
     def add(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Elementwise sum (with broadcasting); in GF(p) of residues, reduced by one conditional subtraction."""
         if self.exact:
-            return (a + b) % self.modulus
+            return self.add_residues(self.work(a), self.work(b)).view(np.int64)
         return a + b
 
     def sum(self, a: np.ndarray, axis: int) -> np.ndarray:
@@ -200,9 +221,80 @@ class Field:
         if not self.exact:
             return np.prod(a, axis=axis)
         a = np.moveaxis(a, axis, 0)
-        out = np.ones(a.shape[1:], dtype=np.int64)
-        for factor in a:
-            out = (out * factor) % self.modulus
+        if a.shape[0] == 0:
+            return np.ones(a.shape[1:], dtype=np.int64)
+        out = np.array(a[0], dtype=np.int64)
+        for factor in a[1:]:
+            out = self.mul(out, factor)
+        return out
+
+    # -- the fast kernels: uint64 residues with delayed reduction ---------------------------------
+    @property
+    def products_per_reduction(self) -> int:
+        """How many products of two residues may be added to a residue before a uint64 can overflow.
+
+        :math:`\\lfloor (2^{64} - p) / (p-1)^2 \\rfloor`: 4 for p near :math:`2^{31}`, about
+        :math:`2^{18}` for p near :math:`2^{23}`. Unbounded (``sys.maxsize``) in float64.
+        """
+        if not self.exact or self.modulus == 2:
+            return sys.maxsize
+        return max(1, (2**64 - self.modulus) // (self.modulus - 1) ** 2)
+
+    def work(self, x: Any) -> np.ndarray:
+        """``x`` in the kernels' working type: residues as uint64 (a view of int64, no copy), or float64."""
+        x = np.asarray(x)
+        if not self.exact:
+            return x
+        if x.dtype == np.int64:
+            return x.view(np.uint64)
+        return x if x.dtype == np.uint64 else x.astype(np.uint64)
+
+    def reduce_(self, x: np.ndarray, scratch: Optional[np.ndarray] = None) -> np.ndarray:
+        """Reduce a uint64 working array mod p in place and return it (float64: unchanged).
+
+        ``x - (x // p) * p``: numpy divides by a scalar with a multiply and a shift, several times
+        faster than its ``%``. ``scratch``, an optional buffer of x's shape, avoids an allocation.
+        """
+        if self.exact:
+            p = np.uint64(self.modulus)
+            q = np.floor_divide(x, p, out=scratch)
+            q *= p
+            x -= q
+        return x
+
+    def multiply_(self, acc: np.ndarray, other: Any, scratch: Optional[np.ndarray] = None) -> np.ndarray:
+        """``acc *= other`` on working arrays (``other`` broadcasts), reduced mod p in GF(p)."""
+        np.multiply(acc, self.work(other), out=acc)
+        return self.reduce_(acc, scratch)
+
+    def dot(self, terms: Iterable[Tuple[Any, Any]]) -> np.ndarray:
+        """:math:`\\sum_t a_t b_t` over pairs of working arrays or scalars (at least one array per pair).
+
+        In GF(p) the sum is reduced only every :attr:`products_per_reduction` products, and once at
+        the end: integer remainders are the slow step of the fast paths.
+        """
+        out = None
+        pending = 0
+        every = self.products_per_reduction
+        for a, b in terms:
+            if out is None:
+                out = np.multiply(a, b)
+            else:
+                if pending == every:
+                    self.reduce_(out)
+                    pending = 0
+                out += a * b
+            pending += 1
+        if out is None:
+            raise ValueError("dot needs at least one pair of factors")
+        return self.reduce_(out)
+
+    def add_residues(self, a: Any, b: Any) -> np.ndarray:
+        """``a + b`` of working arrays; in GF(p) both are residues, so one conditional subtraction reduces it."""
+        out = np.add(a, b)
+        if self.exact:
+            p = np.uint64(self.modulus)
+            np.subtract(out, p, out=out, where=out >= p)
         return out
 
 
@@ -213,3 +305,11 @@ FLOAT64 = Field(None)
 def gf(p: int = DEFAULT_PRIME) -> Field:
     """The field GF(p); ``p`` must be prime (checked, since flint aborts on composites)."""
     return Field(p)
+
+
+def previous_prime(p: int) -> int:
+    """The largest prime below ``p`` (at least 3): the second, independent prime of a confirmation."""
+    q = check_int(p, "p", 4) - 1
+    while not is_prime(q):
+        q -= 1
+    return q

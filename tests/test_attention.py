@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tensorlib import DEFAULT_PRIME, bounds, exact_rank, sampled_grid_matrix, separation_rank
 from tensorlib.networks import SelfAttention
-from tensorlib.separation import pairwise_grid_matrix_block
+from tensorlib.grid import pairwise_grid_matrix_block
 
 SMALL_PRIME = 10007
 

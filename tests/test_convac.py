@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import tensorlib
 from tensorlib import DEFAULT_PRIME, bounds, grid_tensor, odd_even, separation_rank
 from tensorlib.networks import DeepConvAC, ShallowConvAC
-from tensorlib.separation import pairwise_grid_matrix_block
+from tensorlib.grid import pairwise_grid_matrix_block
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -18,7 +18,7 @@ import tensorlib as T
 from tensorlib import bounds
 from tensorlib.fields import Field
 from tensorlib.networks import RAC
-from tensorlib.separation import pairwise_grid_matrix_block
+from tensorlib.grid import pairwise_grid_matrix_block
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True)  # reproducible in CI
 P = T.DEFAULT_PRIME

@@ -20,8 +20,9 @@ from tensorlib import DEFAULT_PRIME, balanced, exact_rank, grid_tensor, numerica
 from tensorlib import separation_rank
 from tensorlib.bounds import sum_of_products_rank
 from tensorlib.networks import SumOfProducts
-from tensorlib.separation import (GRID_MEMORY_BUDGET, SeparationRank, pairwise_grid_matrix_block, validate_inputs,
-                                  validate_model)
+from tensorlib.grid import GRID_MEMORY_BUDGET, pairwise_grid_matrix_block
+from tensorlib.models import validate_inputs, validate_model
+from tensorlib.separation import SeparationRank
 
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True)  # reproducible in CI
 

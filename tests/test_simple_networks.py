@@ -16,7 +16,8 @@ from tensorly.tenalg import multi_mode_dot
 from tensorlib import DEFAULT_PRIME, exact_rank, grid_tensor, matricize, numerical_rank, separation_rank
 from tensorlib.bounds import sum_of_products_rank
 from tensorlib.networks import Network, ProductOfLinearForms, SumOfProducts
-from tensorlib.networks.base import check_dense_size, positive_int
+from tensorlib.checks import check_int as positive_int
+from tensorlib.grid import check_dense_size
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True)  # reproducible in CI
 

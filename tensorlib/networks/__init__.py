@@ -1,14 +1,19 @@
-"""Networks that follow the model protocol, one module per architecture.
+"""Networks that follow the model protocol (:mod:`tensorlib.models`), one module per architecture.
 
-* ``tensorlib.networks.simple`` -- products of linear forms and sums of them (the CP model).
+* :mod:`~tensorlib.networks.base` -- :class:`Network`: seeded weights per field, validated evaluation;
+* :mod:`~tensorlib.networks.simple` -- products of linear forms and sums of them (the CP model);
+* :mod:`~tensorlib.networks.convac` -- shallow and deep convolutional arithmetic circuits, with the
+  fast grid-matrix kernel in :mod:`~tensorlib.networks.convac_grid`;
+* :mod:`~tensorlib.networks.rac` -- recurrent arithmetic circuits of any depth;
+* :mod:`~tensorlib.networks.attention` -- softmax-free self-attention.
+
+Every network takes its ``rank_upper_bound`` from :mod:`tensorlib.bounds`.
 """
 
-from .base import Network
-from .simple import ProductOfLinearForms, SumOfProducts
-
-# Architecture modules register their classes below (one import line each).
 from .attention import SelfAttention
+from .base import Network
 from .convac import DeepConvAC, ShallowConvAC
 from .rac import RAC
+from .simple import ProductOfLinearForms, SumOfProducts
 
-__all__ = ["RAC", "SelfAttention", "DeepConvAC", "ShallowConvAC", "Network", "ProductOfLinearForms", "SumOfProducts"]
+__all__ = ["DeepConvAC", "Network", "ProductOfLinearForms", "RAC", "SelfAttention", "ShallowConvAC", "SumOfProducts"]

@@ -23,58 +23,21 @@ most :math:`3^L` with them). With the embedding the network depends on each toke
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import numpy as np
 
+from ..bounds.attention import embedding_rank, self_attention_rank_upper_bound
+from ..checks import check_bool, check_int, check_seed
 from ..fields import Field
-from ..partitions import Partition
-from ..separation import pairwise_grid_matrix_block
-from .base import Network, positive_int
+from ..grid import pairwise_grid_matrix_block
+from ..partitions import Partition, validate_partition
+from .base import Network
 
 __all__ = ["SelfAttention"]
 
 # Pairs per chunk in grid_matrix_block: each per-pair quantity is one vector of this length.
 _PAIRS_PER_CHUNK = 1 << 14
-
-
-class _PairArithmetic:
-    """Sums of products of vectors holding one value per pair, in float64 or GF(p).
-
-    In GF(p) the vectors are uint64 residues and reduction is lazy: a product of two residues is
-    below :math:`2^{62}`, so three of them can be added to a residue before reducing without
-    passing :math:`2^{64}`. Integer remainders are the slow step of
-    :meth:`SelfAttention.grid_matrix_block`, and this cuts them by about three.
-    """
-
-    def __init__(self, field: Field) -> None:
-        self.exact = field.exact
-        self.modulus = np.uint64(field.modulus) if field.exact else None
-
-    def native(self, x: np.ndarray) -> np.ndarray:
-        """int64 residues -> uint64 (GF(p)); float64 unchanged."""
-        return np.asarray(x).astype(np.uint64) if self.exact else np.asarray(x, dtype=np.float64)
-
-    def dot(self, terms: Iterable[Tuple[Any, Any]]) -> np.ndarray:
-        """:math:`\\sum_t a_t b_t` for pairs ``(a_t, b_t)`` of vectors or scalars (at least one vector each)."""
-        out = None
-        count = 0
-        for count, (a, b) in enumerate(terms, 1):
-            if out is None:
-                out = a * b
-            else:
-                out += a * b
-            if self.exact and count % 3 == 0:
-                np.remainder(out, self.modulus, out=out)
-        if self.exact and count % 3:
-            np.remainder(out, self.modulus, out=out)
-        return out
-
-    def add(self, a: Any, b: Any) -> np.ndarray:
-        out = a + b
-        if self.exact:  # both are residues, so one subtraction reduces the sum
-            np.subtract(out, self.modulus, out=out, where=out >= self.modulus)
-        return out
 
 
 class SelfAttention(Network):
@@ -126,21 +89,18 @@ class SelfAttention(Network):
 
     def __init__(self, n_tokens: int, width: int, depth: int, *, heads: int = 1, input_dim: Optional[int] = None,
                  residual: bool = False, softmax: bool = False, seed: int = 0) -> None:
-        self.n_tokens = positive_int(n_tokens, "n_tokens", 2)
-        self.width = positive_int(width, "width")
-        self.depth = positive_int(depth, "depth")
-        self.heads = positive_int(heads, "heads")
+        self.n_tokens = check_int(n_tokens, "n_tokens", 2, "(a partition needs two sides)")
+        self.width = check_int(width, "width", 1)
+        self.depth = check_int(depth, "depth", 1)
+        self.heads = check_int(heads, "heads", 1)
         if self.width % self.heads:
             raise ValueError(f"width must be divisible by heads (the head dimension is width / heads), "
                              f"got width={self.width}, heads={self.heads}")
         self.head_dim = self.width // self.heads
-        self.embedding_dim = None if input_dim is None else positive_int(input_dim, "input_dim")
-        for name, value in (("residual", residual), ("softmax", softmax)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-        self.residual = bool(residual)
-        self.softmax = bool(softmax)
-        self.seed = positive_int(seed, "seed", 0)
+        self.embedding_dim = None if input_dim is None else check_int(input_dim, "input_dim", 1)
+        self.residual = check_bool(residual, "residual")
+        self.softmax = check_bool(softmax, "softmax")
+        self.seed = check_seed(seed)
         self.n_inputs = self.n_tokens
         self.input_dim = self.width if self.embedding_dim is None else self.embedding_dim
 
@@ -152,8 +112,19 @@ class SelfAttention(Network):
 
     @property
     def embedding_rank(self) -> int:
-        """:math:`r = \\min(M, d_x)`, the rank of a generic embedding (``width`` without one)."""
-        return self.width if self.embedding_dim is None else min(self.embedding_dim, self.width)
+        """:math:`r = \\min(M, d_x)`, the rank of a generic embedding (``width`` without one): :func:`tensorlib.bounds.embedding_rank`."""
+        return embedding_rank(self.width, self.embedding_dim)
+
+    def rank_upper_bound(self, partition: Partition) -> Optional[int]:
+        """Our upper bound U (:func:`tensorlib.bounds.self_attention_rank_upper_bound`, *own derivation*); None with the softmax.
+
+        U holds for every partition with two non-empty sides, any number of heads, with or without
+        residual connections; it depends on the width only through the embedding rank.
+        """
+        validate_partition(partition, self.n_inputs)
+        if self.softmax:
+            return None
+        return self_attention_rank_upper_bound(self.width, self.depth, self.embedding_dim, self.residual)
 
     # -- weights ---------------------------------------------------------------------------
     def _init_weights(self, rng: np.random.Generator, field: Field) -> Dict[str, Any]:
@@ -279,20 +250,20 @@ class SelfAttention(Network):
         out = np.empty((A, B), dtype=field.dtype)
         if A == 0 or B == 0:
             return out
-        weights = self.weights(p)
-        ops = _PairArithmetic(field)
+        weights = self._weights(field)
+        ops = field  # the shared kernels: uint64 residues, delayed reduction
         maps = self._linear_maps(field, weights)
-        y_rows, S_rows, T_rows = (ops.native(a) for a in self._side(x_rows, field, weights, maps[0]))
-        _, S_cols, T_cols = (ops.native(a) for a in self._side(x_cols, field, weights, maps[0]))
+        y_rows, S_rows, T_rows = (ops.work(a) for a in self._side(x_rows, field, weights, maps[0]))
+        _, S_cols, T_cols = (ops.work(a) for a in self._side(x_cols, field, weights, maps[0]))
         first = y_rows[:, I.index(0)]                                     # (A, d): y^{0,0} of each row
         fixed = self._fixed_tensors(field, weights, maps, ops)
         per_chunk = max(1, _PAIRS_PER_CHUNK // B)
         for a0 in range(0, A, per_chunk):
             a1 = min(A, a0 + per_chunk)
             # One vector per matrix entry, indexed by the pairs (row, column) in row-major order.
-            S = [[ops.add(S_rows[a0:a1, i, j, None], S_cols[None, :, i, j]).ravel() for j in range(d)]
+            S = [[ops.add_residues(S_rows[a0:a1, i, j, None], S_cols[None, :, i, j]).ravel() for j in range(d)]
                  for i in range(d)]
-            T = [[ops.add(T_rows[a0:a1, i, j, None], T_cols[None, :, i, j]).ravel() for j in range(d)]
+            T = [[ops.add_residues(T_rows[a0:a1, i, j, None], T_cols[None, :, i, j]).ravel() for j in range(d)]
                  for i in range(d)]
             v = [np.repeat(first[a0:a1, i], B) for i in range(d)]
             out[a0:a1] = self._pair_values(S, T, v, ops, fixed).reshape(a1 - a0, B).astype(field.dtype)
@@ -322,7 +293,7 @@ class SelfAttention(Network):
             maps.append(field.sum(terms, axis=0).reshape(d * d, d * d))
         return maps
 
-    def _fixed_tensors(self, field: Field, weights: Dict[str, Any], maps: list, ops: _PairArithmetic) -> dict:
+    def _fixed_tensors(self, field: Field, weights: Dict[str, Any], maps: list, ops: Field) -> dict:
         """The weight-only tensors of the per-pair recursion, on the upper triangle of the symmetric :math:`S`.
 
         ``maps[l][(i, j), q]`` sends the packed :math:`S` (entries k <= m) to :math:`T_l`, and
@@ -336,13 +307,13 @@ class SelfAttention(Network):
             cols = [full[..., k, m] if k == m else field.add(full[..., k, m], full[..., m, k]) for k, m in upper]
             return np.stack(cols, axis=-1)
 
-        packed_maps = [ops.native(pack(m.reshape(d * d, d, d))) for m in maps]
+        packed_maps = [ops.work(pack(m.reshape(d * d, d, d))) for m in maps]
         Bh, Ch = self._head_products(field, weights, self.depth - 1)
         u = field.matmul(weights["readout"][None, None, :], Bh)[:, 0, :]                  # (H, d): B_h^T w
         G = field.sum(field.mul(u[:, :, None, None], Ch[:, None, :, :]), axis=0)           # (k, m, t)
-        readout = ops.native(pack(np.ascontiguousarray(G.transpose(2, 0, 1))).T)           # (q, t)
+        readout = ops.work(pack(np.ascontiguousarray(G.transpose(2, 0, 1))).T)           # (q, t)
         return {"upper": upper, "maps": packed_maps, "readout": readout,
-                "w": ops.native(weights["readout"]), "one": ops.native(np.ones((), dtype=np.int64))}
+                "w": ops.work(weights["readout"]), "one": ops.work(np.ones((), dtype=np.int64))}
 
     def _side(self, x: np.ndarray, field: Field, weights: Dict[str, Any], first_map: np.ndarray) -> tuple:
         """Per-sample work of one side: its embedded tokens, :math:`S_{side}` and its share of :math:`T_0`."""
@@ -352,7 +323,7 @@ class SelfAttention(Network):
         T = field.matmul(S.reshape(-1, d * d), np.ascontiguousarray(first_map.T)).reshape(-1, d, d)
         return y, S, T
 
-    def _pair_values(self, S: list, T: list, v: list, ops: _PairArithmetic, fixed: dict) -> np.ndarray:
+    def _pair_values(self, S: list, T: list, v: list, ops: Field, fixed: dict) -> np.ndarray:
         """f per pair from :math:`S^0`, :math:`T_0` (no identity yet) and :math:`y^{0,0}`, one vector per entry."""
         d, upper = self.width, fixed["upper"]
         rng_d = range(d)
@@ -363,7 +334,7 @@ class SelfAttention(Network):
                      for i in rng_d]
             if self.residual:
                 for i in rng_d:
-                    T[i][i] = ops.add(T[i][i], fixed["one"])
+                    T[i][i] = ops.add_residues(T[i][i], fixed["one"])
             v = [ops.dot((T[i][k], v[k]) for k in rng_d) for i in rng_d]
             TS = [[ops.dot((T[i][k], S[k][j]) for k in rng_d) for j in rng_d] for i in rng_d]
             S = [[None] * d for _ in rng_d]
@@ -373,7 +344,7 @@ class SelfAttention(Network):
         R = fixed["readout"]
         out = ops.dot((S[k][m], ops.dot((R[q, t], v[t]) for t in rng_d)) for q, (k, m) in enumerate(upper))
         if self.residual:
-            out = ops.add(out, ops.dot((fixed["w"][t], v[t]) for t in rng_d))
+            out = ops.add_residues(out, ops.dot((fixed["w"][t], v[t]) for t in rng_d))
         return out
 
     def _repr_params(self) -> Dict[str, Any]:

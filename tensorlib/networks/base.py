@@ -1,4 +1,4 @@
-"""The common base of tensorlib's networks: seeded weights per field, validated evaluation."""
+"""The common base of tensorlib's networks: seeded weights per field, validated evaluation, the model protocol."""
 
 from __future__ import annotations
 
@@ -6,34 +6,17 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from ..bounds.formats import multilinear_rank_bound
 from ..fields import Field, validate_prime
+from ..grid import check_dense_size
+from ..models import validate_inputs
 from ..partitions import Partition, validate_partition
-from ..separation import GRID_MEMORY_BUDGET, validate_inputs
 
-__all__ = ["Network", "positive_int", "check_dense_size"]
-
-
-def positive_int(value: object, name: str, minimum: int = 1) -> int:
-    """Return ``value`` as an int, or raise ``TypeError``/``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def check_dense_size(shape: tuple, what: str, budget: int = GRID_MEMORY_BUDGET) -> None:
-    """Refuse a dense array of ``shape`` above ``budget`` bytes, naming the sampled alternative."""
-    entries = int(np.prod([int(s) for s in shape], dtype=object))
-    if entries * 8 > budget:
-        raise ValueError(
-            f"the dense {what} would have {entries:,} entries ({entries * 8 / 2**30:.3g} GiB), above the "
-            f"{budget / 2**30:.3g} GiB budget; use tensorlib.separation_rank(model, partition), which samples "
-            "the grid matrix instead")
+__all__ = ["Network", "check_dense_size"]
 
 
 class Network:
-    """Base class of the networks: implements the model protocol of :mod:`tensorlib.separation`.
+    """Base class of the networks: implements the model protocol of :mod:`tensorlib.models`.
 
     Subclasses set ``n_inputs`` and ``input_dim``, and implement
 
@@ -42,7 +25,10 @@ class Network:
       ``field``'s operations so it runs in float64 and in GF(p).
 
     Weights are drawn from ``numpy.random.default_rng(seed)`` the first time a field is used and
-    cached: float64 weights are Gaussian, GF(p) weights are uniform residues (integers in [0, p)).
+    cached: float64 weights are i.i.d. Gaussian (scaled by :math:`1/\\sqrt{\\text{fan-in}}`), GF(p)
+    weights are uniform residues (integers in [0, p)). Both have a density, so "for almost every
+    weight setting" holds for them with probability one (float64) or with high probability (GF(p));
+    structured draws such as orthogonal matrices are measure-zero sets on which ranks can drop.
     """
 
     #: True if the network is linear in each input separately (ConvACs, shallow RACs): then the
@@ -60,29 +46,36 @@ class Network:
         raise NotImplementedError
 
     def weights(self, p: Optional[int] = None) -> Dict[str, Any]:
-        """The weights used in float64 (``p=None``) or in GF(p) (integers in [0, p))."""
-        field = Field(None if p is None else validate_prime(p, "p"))
+        """The weights used in float64 (``p=None``) or in GF(p) (integers in [0, p)).
+
+        The arrays are read-only views: change weights with :meth:`set_weights`, which validates them.
+        """
+        return _read_only(self._weights(Field(None if p is None else validate_prime(p, "p"))))
+
+    def _weights(self, field: Field) -> Dict[str, Any]:
         cache = self.__dict__.setdefault("_weight_cache", {})
         if field.modulus not in cache:
-            cache[field.modulus] = self._init_weights(np.random.default_rng(self.seed), field)
+            cache[field.modulus] = _read_only(self._init_weights(np.random.default_rng(self.seed), field))
         return cache[field.modulus]
 
     def set_weights(self, weights: Dict[str, Any], p: Optional[int] = None) -> None:
         """Replace the weights for one field (e.g. to exhibit a measure-zero degenerate setting)."""
         field = Field(None if p is None else validate_prime(p, "p"))
-        current = self.weights(p)
+        current = self._weights(field)
+        if not isinstance(weights, dict):
+            raise TypeError(f"weights must be a dict like self.weights(p), got {type(weights).__name__}")
         if set(weights) != set(current):
             raise ValueError(f"weights must have the keys {sorted(current)}, got {sorted(weights)}")
         new = {}
         for key, value in weights.items():
             ref = current[key]
             if isinstance(ref, list):
+                if isinstance(value, (str, bytes, np.ndarray)) or not hasattr(value, "__len__") or len(value) != len(ref):
+                    raise ValueError(f"weights[{key!r}] must be a list of {len(ref)} arrays")
                 new[key] = [self._check_weight(v, r, f"{key}[{i}]", field) for i, (v, r) in enumerate(zip(value, ref))]
-                if len(value) != len(ref):
-                    raise ValueError(f"weights[{key!r}] must have {len(ref)} entries, got {len(value)}")
             else:
                 new[key] = self._check_weight(value, ref, key, field)
-        self.__dict__["_weight_cache"][field.modulus] = new
+        self.__dict__["_weight_cache"][field.modulus] = _read_only(new)
 
     @staticmethod
     def _check_weight(value: Any, ref: np.ndarray, name: str, field: Field) -> np.ndarray:
@@ -96,7 +89,7 @@ class Network:
             raise TypeError(f"weights[{name!r}] must have {expected} in {field}, got dtype {a.dtype}")
         if not field.exact and not np.all(np.isfinite(a.astype(np.float64))):
             raise ValueError(f"weights[{name!r}] contains NaN or inf")
-        return field.asarray(a)
+        return np.array(field.asarray(a))  # a copy: later edits of the caller's array change nothing
 
     def evaluate(self, X: np.ndarray, p: Optional[int] = None) -> np.ndarray:
         """The network's output on a batch ``X`` of shape ``(B, n_inputs, input_dim)``.
@@ -107,9 +100,11 @@ class Network:
             p = validate_prime(p, "p")
         X = validate_inputs(X, self.n_inputs, self.input_dim, p)
         field = Field(p)
-        return self._forward(X, field, self.weights(p))
+        return self._forward(X, field, self._weights(field))
 
-    __call__ = evaluate
+    def __call__(self, X: np.ndarray, p: Optional[int] = None) -> np.ndarray:
+        """``self.evaluate(X, p)``: the subclass's evaluate, whichever class that is."""
+        return self.evaluate(X, p)
 
     def _validate_block(self, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition, p: Optional[int]
                         ) -> Tuple[Field, Tuple[int, ...], Tuple[int, ...], np.ndarray, np.ndarray]:
@@ -122,11 +117,13 @@ class Network:
         return Field(p), I, J, x_rows, x_cols
 
     def rank_upper_bound(self, partition: Partition) -> Optional[int]:
-        """:math:`M^{\\min(|I|,|J|)}` for multilinear networks (the matricization's smaller side), else None."""
+        """:math:`M^{\\min(|I|,|J|)}` for multilinear networks (:func:`tensorlib.bounds.multilinear_rank_bound`), else None.
+
+        Subclasses with a sharper theorem override this, taking the bound from :mod:`tensorlib.bounds`.
+        """
         if not self.multilinear:
             return None
-        I, J = validate_partition(partition, self.n_inputs)
-        return int(self.input_dim ** min(len(I), len(J)))
+        return multilinear_rank_bound(self.input_dim, validate_partition(partition, self.n_inputs))
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self._repr_params().items())
@@ -134,3 +131,20 @@ class Network:
 
     def _repr_params(self) -> Dict[str, Any]:
         return {"n_inputs": self.n_inputs, "input_dim": self.input_dim, "seed": self.seed}
+
+
+def _read_only(weights: Dict[str, Any]) -> Dict[str, Any]:
+    """A new dict (and new lists) of read-only views of the same arrays: no copy, and no in-place edit."""
+    out: Dict[str, Any] = {}
+    for key, value in weights.items():
+        if isinstance(value, list):
+            out[key] = [_view(v) for v in value]
+        else:
+            out[key] = _view(value)
+    return out
+
+
+def _view(a: np.ndarray) -> np.ndarray:
+    view = np.asarray(a).view()
+    view.flags.writeable = False
+    return view

@@ -21,60 +21,41 @@ so the grid tensor on the basis templates :math:`e_1,\\dots,e_M` is the coeffici
 Both implement the model protocol of :mod:`tensorlib.separation` in float64 and in GF(p), and a fast
 ``grid_matrix_block`` used by :func:`tensorlib.separation_rank`.
 
-Weights. In GF(p) every weight is a uniform residue in [0, p). In float64 the convolution matrices
-are random orthogonal matrices (QR of a Gaussian matrix) scaled so that a channel of an input with
-O(1) entries stays O(1), and the output vector is Gaussian with variance 1/fan-in. Orthogonal
-weights keep the singular values of the grid matrices far better conditioned than Gaussian ones,
-which matters where float ranks are compared with exact ones.
+Weights. In GF(p) every weight is a uniform residue in [0, p). In float64 every weight is i.i.d.
+Gaussian with variance 1/fan-in. Both distributions have a density, so the ranks they give are the
+generic ones ("for almost every weight setting"); orthogonal draws would not be (a tight frame is a
+measure-zero set on which ranks can drop).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import tensorly as tl
+import tensorly
 from tensorly.cp_tensor import cp_to_tensor
 
+from ..bounds.convac import ConvACArchitecture
+from ..bounds.formats import sum_of_products_rank
+from ..bounds.mincut import mincut
+from ..checks import check_bool, check_int, check_int_list, check_seed
 from ..fields import Field
-from ..partitions import Partition
-from .base import Network, check_dense_size, positive_int
+from ..grid import check_dense_size
+from ..partitions import Partition, validate_partition
+from .base import Network
+from .convac_grid import deep_convac_grid_block
 
 __all__ = ["ShallowConvAC", "DeepConvAC"]
 
-# Bytes of one pair tensor (channels, rows, B) in DeepConvAC.grid_matrix_block: the rows are processed
-# in blocks this small so the arrays stay in cache; a few of them are alive at once.
-_BLOCK_BYTES = 4 * 2**20
-
 
 def _conv_weight(rng: np.random.Generator, field: Field, shape: Tuple[int, ...]) -> np.ndarray:
-    """Weights of a 1x1 convolution, shape ``(..., fan_in, fan_out)``.
-
-    GF(p): uniform residues. float64: for each leading index a random orthogonal ``fan_in x fan_out``
-    matrix (orthonormal columns if fan_in >= fan_out, orthonormal rows otherwise) times
-    :math:`\\sqrt{\\max(1, \\text{fan\\_out}/\\text{fan\\_in})}`.
-    """
-    if field.exact:
-        return field.random(rng, shape)
-    *lead, fan_in, fan_out = shape
-    g = rng.standard_normal(size=(*lead, max(fan_in, fan_out), min(fan_in, fan_out)))
-    q, r = np.linalg.qr(g)
-    # Fix the signs so that q is Haar-distributed (diag(r) > 0).
-    q = q * np.where(np.diagonal(r, axis1=-2, axis2=-1) < 0, -1.0, 1.0)[..., None, :]
-    if fan_in < fan_out:
-        q = np.swapaxes(q, -1, -2)
-    return q * math.sqrt(max(1.0, fan_out / fan_in))
+    """Weights of a 1x1 convolution, shape ``(..., fan_in, fan_out)``: i.i.d. Gaussian with variance 1/fan-in, or uniform residues."""
+    return field.random(rng, shape, scale=1.0 / math.sqrt(shape[-2]))
 
 
 def _output_weight(rng: np.random.Generator, field: Field, fan_in: int) -> np.ndarray:
     return field.random(rng, (fan_in,), scale=1.0 / math.sqrt(fan_in))
-
-
-def _validate_bool(value: object, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
 
 
 def _count(weights: Dict[str, Any]) -> int:
@@ -117,11 +98,11 @@ class ShallowConvAC(Network):
     multilinear = True
 
     def __init__(self, n_inputs: int, input_dim: int, channels: int, *, shared: bool = False, seed: int = 0) -> None:
-        self.n_inputs = positive_int(n_inputs, "n_inputs", 2)
-        self.input_dim = positive_int(input_dim, "input_dim")
-        self.channels = positive_int(channels, "channels")
-        self.shared = _validate_bool(shared, "shared")
-        self.seed = positive_int(seed, "seed", 0)
+        self.n_inputs = check_int(n_inputs, "n_inputs", 2, "(a partition needs two sides)")
+        self.input_dim = check_int(input_dim, "input_dim", 1)
+        self.channels = check_int(channels, "channels", 1)
+        self.shared = check_bool(shared, "shared")
+        self.seed = check_seed(seed)
 
     def _init_weights(self, rng: np.random.Generator, field: Field) -> Dict[str, Any]:
         lead = () if self.shared else (self.n_inputs,)
@@ -144,7 +125,7 @@ class ShallowConvAC(Network):
     @property
     def n_parameters(self) -> int:
         """The number of weights (counted from the float64 weights): :math:`NMZ + Z`, or :math:`MZ + Z` shared."""
-        return _count(self.weights())
+        return _count(self._weights(Field()))
 
     def coefficient_tensor(self) -> np.ndarray:
         """:math:`\\mathcal A = \\sum_z a_z\\, a^{z,1}\\otimes\\cdots\\otimes a^{z,N}` in float64 (``tensorly.cp_to_tensor``).
@@ -152,9 +133,19 @@ class ShallowConvAC(Network):
         Raises ``ValueError`` if :math:`M^N` entries exceed the dense-size budget.
         """
         check_dense_size((self.input_dim,) * self.n_inputs, "coefficient tensor")
-        weights = self.weights()
-        factors = [tl.tensor(np.ascontiguousarray(f)) for f in self._position_weights(weights)]
-        return np.asarray(cp_to_tensor((tl.tensor(weights["output"]), factors)))
+        weights = self._weights(Field())
+        factors = [tensorly.tensor(np.ascontiguousarray(f)) for f in self._position_weights(weights)]
+        return np.asarray(cp_to_tensor((tensorly.tensor(weights["output"]), factors)))
+
+    @property
+    def architecture(self) -> ConvACArchitecture:
+        """N, M, one pooling window of size N and Z channels: the description :mod:`tensorlib.bounds` reads."""
+        return ConvACArchitecture(self.n_inputs, self.input_dim, (self.n_inputs,), (self.channels,),
+                                  tuple(range(self.n_inputs)))
+
+    def rank_upper_bound(self, partition: Partition) -> int:
+        """:math:`\\min(Z, M^{\\min(|I|,|J|)})`: the CP bound (:func:`tensorlib.bounds.sum_of_products_rank`)."""
+        return sum_of_products_rank(self.channels, self.input_dim, validate_partition(partition, self.n_inputs))
 
     def grid_matrix_block(self, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition,
                           p: Optional[int] = None) -> np.ndarray:
@@ -174,7 +165,7 @@ class ShallowConvAC(Network):
             Compute in GF(p) (integer inputs) instead of float64.
         """
         field, I, J, x_rows, x_cols = self._validate_block(x_rows, x_cols, partition, p)
-        weights = self.weights(field.modulus)
+        weights = self._weights(field)
         conv = self._position_weights(weights)
         u = self._pooled(x_rows, conv[list(I)], field)
         v = self._pooled(x_cols, conv[list(J)], field)
@@ -187,18 +178,16 @@ class ShallowConvAC(Network):
 
 def _validate_windows(window: object, n_inputs: int) -> Tuple[int, ...]:
     if isinstance(window, (list, tuple)):
-        windows = tuple(positive_int(w, f"window[{k}]", 2) for k, w in enumerate(window))
+        windows = tuple(check_int(w, f"window[{k}]", 2) for k, w in enumerate(window))
         if not windows:
             raise ValueError("window must be an int >= 2 or a non-empty sequence of them")
         if math.prod(windows) != n_inputs:
             raise ValueError(f"the pooling windows {windows} must multiply to n_inputs={n_inputs}, "
                              f"got {math.prod(windows)}")
         return windows
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)):
+    if isinstance(window, (bool, np.bool_)) or not isinstance(window, (int, np.integer)):
         raise TypeError(f"window must be an int or a sequence of ints, got {type(window).__name__}")
-    window = int(window)
-    if window < 2:
-        raise ValueError(f"window must be at least 2 (the size of a pooling window), got {window}")
+    window = check_int(window, "window", 2, "(the size of a pooling window)")
     depth, size = 0, 1
     while size < n_inputs:
         size *= window
@@ -218,7 +207,7 @@ def _validate_widths(widths: object, depth: int) -> Tuple[int, ...]:
     if len(widths) != depth:
         raise ValueError(f"widths must have L = {depth} entries (r_0, ..., r_(L-1): one per hidden layer), "
                          f"got {len(widths)}")
-    return tuple(positive_int(w, f"widths[{l}]") for l, w in enumerate(widths))
+    return tuple(check_int_list(widths, "widths"))
 
 
 def _validate_order(order: object, n_inputs: int) -> Tuple[int, ...]:
@@ -289,15 +278,14 @@ class DeepConvAC(Network):
     def __init__(self, n_inputs: int, input_dim: int, widths: Union[int, Sequence[int]], *,
                  window: Union[int, Sequence[int]] = 2, order: Optional[Sequence[int]] = None,
                  shared: bool = False, seed: int = 0) -> None:
-        self.n_inputs = positive_int(n_inputs, "n_inputs", 2)
-        self.input_dim = positive_int(input_dim, "input_dim")
+        self.n_inputs = check_int(n_inputs, "n_inputs", 2, "(a partition needs two sides)")
+        self.input_dim = check_int(input_dim, "input_dim", 1)
         self.windows = _validate_windows(window, self.n_inputs)
-        self.window = int(window) if isinstance(window, (int, np.integer)) else self.windows
         self.depth = len(self.windows)
         self.widths = _validate_widths(widths, self.depth)
         self.order = _validate_order(order, self.n_inputs)
-        self.shared = _validate_bool(shared, "shared")
-        self.seed = positive_int(seed, "seed", 0)
+        self.shared = check_bool(shared, "shared")
+        self.seed = check_seed(seed)
         # positions[l] = number of positions entering layer l.
         self.positions = tuple(self.n_inputs // math.prod(self.windows[:l]) for l in range(self.depth))
 
@@ -327,7 +315,7 @@ class DeepConvAC(Network):
 
         Unshared, window 2: :math:`NMr_0 + \\sum_{l=1}^{L-1} (N/2^l)\\, r_{l-1} r_l + r_{L-1}` (COLT 2016 §2).
         """
-        return _count(self.weights())
+        return _count(self._weights(Field()))
 
     def coefficient_tensor(self) -> np.ndarray:
         """The coefficient tensor :math:`\\mathcal A` in float64, built bottom-up from eq. 4.
@@ -337,7 +325,7 @@ class DeepConvAC(Network):
         Raises ``ValueError`` if :math:`M^N` entries exceed the dense-size budget.
         """
         check_dense_size((self.input_dim,) * self.n_inputs, "coefficient tensor")
-        weights = self.weights()
+        weights = self._weights(Field())
         M = self.input_dim
         # nodes[j]: (channels, M**size) -- phi tensors of node j, flattened, in the network's order.
         nodes = [np.eye(M) for _ in range(self.n_inputs)]
@@ -355,18 +343,24 @@ class DeepConvAC(Network):
         # Axis k holds the input order[k]; put input i on axis i.
         return np.transpose(tensor, np.argsort(self.order))
 
+    @property
+    def architecture(self) -> ConvACArchitecture:
+        """N, M, the windows, the widths and the input order: the description :mod:`tensorlib.bounds` reads."""
+        return ConvACArchitecture(self.n_inputs, self.input_dim, self.windows, self.widths, self.order)
+
+    def rank_upper_bound(self, partition: Partition) -> int:
+        """The min-cut of the network's tensor network (:func:`tensorlib.bounds.mincut`, Levine et al. ICLR 2018, Claim 1).
+
+        It is at most :math:`M^{\\min(|I|,|J|)}` (cutting the input edges of the smaller side).
+        """
+        return mincut(self.architecture, partition)
+
     def grid_matrix_block(self, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition,
                           p: Optional[int] = None) -> np.ndarray:
         """:math:`F[a,b] = f(x_I = x_{rows}[a], x_J = x_{cols}[b])`, sharing all one-sided work.
 
-        The pooling tree is evaluated bottom-up. A node whose inputs all lie in I holds one value
-        per row, shape (r, A); all in J, one per column, (r, B); only a node mixing both sides holds
-        a pair tensor (r, A, B). So the convolutions of one-sided subtrees (the whole first layer
-        among them) are computed once per side, not once per pair, and a mixed node whose children
-        are all one-sided is convolved without forming its pair tensor. The rows are processed in
-        blocks of about 4 MiB per pair tensor, so memory stays small (a few such tensors per
-        level of the tree) whatever A and B are. In GF(p) the pair tensors use unsigned 64-bit
-        arithmetic with one reduction per output entry of a convolution (see ``_channel_conv``).
+        Each one-sided subtree of the pooling tree is evaluated once per sample of its side; only
+        nodes that mix both sides are evaluated per pair (see :mod:`tensorlib.networks.convac_grid`).
 
         Parameters
         ----------
@@ -383,181 +377,14 @@ class DeepConvAC(Network):
         ndarray (A, B): float64, or int64 residues in [0, p).
         """
         field, I, J, x_rows, x_cols = self._validate_block(x_rows, x_cols, partition, p)
-        weights = self.weights(field.modulus)
-        A, B = x_rows.shape[0], x_cols.shape[0]
-        out = np.empty((A, B), dtype=field.dtype)
-        if A == 0 or B == 0:
-            return out
-        side_of = {i: "I" for i in I} | {j: "J" for j in J}
-        slot = {i: k for k, i in enumerate(I)} | {j: k for k, j in enumerate(J)}
-        # Values are channel-first, (channels, A) or (channels, B), so that the pair tensors
-        # (channels, A, B) are processed one contiguous (A, B) slice at a time.
-        sides = [side_of[i] for i in self.order]
-        values: List[Any] = [(x_rows if side_of[i] == "I" else x_cols)[:, slot[i]].T for i in self.order]
-        levels = []  # per layer: sides of its input nodes, and their one-sided conv outputs
-        for l, w in enumerate(self.windows):
-            conv = self._layer_weights(weights, l)
-            outs = [field.matmul(np.ascontiguousarray(conv[j].T), v) if s != "P" else None
-                    for j, (s, v) in enumerate(zip(sides, values))]
-            levels.append((sides, outs))
-            sides, values = [], []
-            for start in range(0, len(outs), w):
-                group = set(levels[-1][0][start:start + w])
-                one_sided = len(group) == 1 and "P" not in group
-                sides.append(group.pop() if one_sided else "P")
-                values.append(_product(field, outs[start:start + w]) if one_sided else None)
-        output = np.asarray(weights["output"])[:, None]
-        rows = max(1, min(A, _BLOCK_BYTES // (8 * B * max(self.widths))))
-        work = _Workspace(field, rows, B)
-        for a0 in range(0, A, rows):
-            a1 = min(A, a0 + rows)
-            root = self._pair_value(field, weights, levels, work, self.depth, 0, a0, a1)
-            result = _channel_conv(field, output, root, work.buffer("output", 0, 1, a1 - a0), work)
-            out[a0:a1] = result[0].view(np.int64) if field.exact else result[0]
-        return out
-
-    def _pair_value(self, field: Field, weights: Dict[str, Any], levels: list, work: "_Workspace", level: int,
-                    j: int, a0: int, a1: int) -> Tuple[np.ndarray, ...]:
-        """The pooled value of the mixed node j at ``level`` (>= 1) for rows a0:a1, depth first.
-
-        Returns ``(R, C)`` when every child is one-sided (the value is the channel-wise outer
-        product :math:`R_{\\gamma a} C_{\\gamma b}`, kept factored), else ``(T,)`` with T of shape
-        (channels, a1 - a0, B), a view of the workspace buffer of this level.
-        """
-        w = self.windows[level - 1]
-        sides, outs = levels[level - 1]
-        rows_part, cols_part, acc = [], [], None
-        for child in range(j * w, (j + 1) * w):
-            if sides[child] == "I":
-                rows_part.append(outs[child][:, a0:a1])
-            elif sides[child] == "J":
-                cols_part.append(outs[child])
-            else:
-                value = self._pair_value(field, weights, levels, work, level - 1, child, a0, a1)
-                W = self._layer_weights(weights, level - 1)[child]
-                if acc is None:
-                    acc = _channel_conv(field, W, value, work.buffer("pooled", level, W.shape[1], a1 - a0), work)
-                else:
-                    h = _channel_conv(field, W, value, work.buffer("conv", level, W.shape[1], a1 - a0), work)
-                    work.multiply_into(acc, h)
-        R = _product(field, rows_part) if rows_part else None
-        C = _product(field, cols_part) if cols_part else None
-        if acc is None:
-            return (R, C)
-        if R is not None:
-            work.multiply_into(acc, R[:, :, None])
-        if C is not None:
-            work.multiply_into(acc, C[:, None, :])
-        return (acc,)
+        return deep_convac_grid_block(self, field, self._weights(field), I, J, x_rows, x_cols)
 
     def _repr_params(self) -> Dict[str, Any]:
+        window = self.windows[0] if len(set(self.windows)) == 1 else list(self.windows)
         params: Dict[str, Any] = {"n_inputs": self.n_inputs, "input_dim": self.input_dim,
-                                  "widths": list(self.widths), "window": self.window}
+                                  "widths": list(self.widths), "window": window}
         if self.order != tuple(range(self.n_inputs)):
             params["order"] = list(self.order)
         params.update(shared=self.shared, seed=self.seed)
         return params
 
-
-def _product(field: Field, arrays: List[np.ndarray]) -> np.ndarray:
-    out = arrays[0]
-    for a in arrays[1:]:
-        out = _mul(field, out, a)
-    return out
-
-
-# GF(p) arithmetic on the pair tensors. Residues are below p < 2**31, so as uint64 a product of two
-# is below 2**62 and a sum of up to (2**64 - p) // (p - 1)**2 (= 4 for p near 2**31) products cannot
-# wrap: a 1x1 convolution then costs one reduction per output entry. Reductions are where the time
-# goes; x - (x // p) * p is used because numpy divides by a scalar with libdivide (a multiply and a
-# shift), several times faster than its `%`. The pair tensors live in buffers allocated once per
-# call: fresh large arrays would cost a page fault per 4 KiB, about a third of the time.
-def _reduce(x: np.ndarray, p: np.uint64, scratch: Optional[np.ndarray] = None) -> np.ndarray:
-    """Reduce a uint64 array mod p in place (``scratch``: an optional buffer of x's shape)."""
-    q = np.floor_divide(x, p, out=scratch)
-    q *= p
-    x -= q
-    return x
-
-
-def _mul(field: Field, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise product of small (one-sided) arrays, as int64 residues in GF(p)."""
-    if not field.exact:
-        return a * b
-    out = np.multiply(a.view(np.uint64), b.view(np.uint64))
-    return _reduce(out, np.uint64(field.modulus)).view(np.int64)
-
-
-class _Workspace:
-    """Reusable buffers of shape (channels, rows, B) for the pair tensors of one grid_matrix_block call.
-
-    In GF(p) they hold uint64 residues, in float64 floats.
-    """
-
-    def __init__(self, field: Field, rows: int, cols: int) -> None:
-        self.field, self.rows, self.cols = field, rows, cols
-        self.dtype = np.uint64 if field.exact else np.float64
-        self.p = np.uint64(field.modulus) if field.exact else None
-        self._buffers: Dict[Tuple[str, int], np.ndarray] = {}
-        self.scratch = np.empty((rows, cols), dtype=self.dtype)
-
-    def buffer(self, name: str, level: int, channels: int, rows: int) -> np.ndarray:
-        key = (name, level)
-        buf = self._buffers.get(key)
-        if buf is None or buf.shape[0] < channels:
-            buf = self._buffers[key] = np.empty((channels, self.rows, self.cols), dtype=self.dtype)
-        return buf[:channels, :rows]
-
-    def as_field(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        return x.view(np.uint64) if self.field.exact and x.dtype == np.int64 else x
-
-    def multiply_into(self, acc: np.ndarray, other: np.ndarray) -> None:
-        """``acc *= other`` channel by channel (``other`` broadcasts to acc's shape), reduced mod p."""
-        other = self.as_field(other)
-        for c in range(acc.shape[0]):
-            np.multiply(acc[c], other[c], out=acc[c])
-            if self.p is not None:
-                _reduce(acc[c], self.p, self.scratch[:acc.shape[1]])
-
-
-def _channel_conv(field: Field, W: np.ndarray, value: Tuple[np.ndarray, ...], out: np.ndarray,
-                  work: _Workspace) -> np.ndarray:
-    """A 1x1 convolution of a node's value along its leading channel axis, written into ``out``.
-
-    ``W`` has shape (r_in, r_out) and ``out`` (r_out, a, B). ``value`` is ``(T,)`` with T of shape
-    (r_in, a, B), giving :math:`\\sum_\\alpha W_{\\alpha\\gamma} T_{\\alpha ab}`; or ``(R, C)``, the outer
-    product of R (r_in, a) and C (r_in, B), which is never formed:
-    :math:`\\sum_\\alpha (W_{\\alpha\\gamma} R_{\\alpha a})\\, C_{\\alpha b}`.
-    """
-    r_in, r_out = W.shape
-    if len(value) == 1:
-        T = work.as_field(value[0])
-        Wf = work.as_field(np.ascontiguousarray(W))
-
-        def term(g: int, a: int) -> Tuple[np.ndarray, Any]:
-            return T[a], Wf[a, g]
-    else:
-        R, C = value
-        scaled = work.as_field(_mul(field, np.ascontiguousarray(W.T)[:, :, None], R[None]))  # (r_out, r_in, a)
-        C = work.as_field(C)
-
-        def term(g: int, a: int) -> Tuple[np.ndarray, Any]:
-            return scaled[g, a][:, None], C[a][None, :]
-    tmp = work.scratch[:out.shape[1]]
-    p = work.p
-    group = r_in if p is None else max(1, (2**64 - field.modulus) // (field.modulus - 1) ** 2)
-    for g in range(r_out):
-        acc = out[g]
-        for a in range(r_in):
-            x, y = term(g, a)
-            if a == 0:
-                np.multiply(x, y, out=acc)
-                continue
-            if a % group == 0:
-                _reduce(acc, p, tmp)
-            np.multiply(x, y, out=tmp)
-            acc += tmp
-        if p is not None:
-            _reduce(acc, p, tmp)
-    return out

@@ -23,31 +23,23 @@ longer multilinear in its inputs, and the Start--End separation rank grows with 
 
 from __future__ import annotations
 
-from math import comb
 from typing import Any, Dict, List, Optional
 
 import numpy as np
-import tensorly as tl
+import tensorly
 from tensorly.tt_tensor import tt_to_tensor
 
+from ..bounds.rac import rac_cut_upper_bound
+from ..checks import check_int, check_seed
 from ..fields import Field, validate_prime
+from ..grid import check_dense_size, pairwise_grid_matrix_block
 from ..partitions import Partition, validate_partition
-from ..separation import pairwise_grid_matrix_block
-from .base import Network, check_dense_size, positive_int
+from .base import Network
 
 __all__ = ["RAC"]
 
 # Sequence pairs evaluated at once by the Start--End fast path (bounds its memory).
 _PAIRS_PER_BATCH = 1 << 15
-
-
-def _state_count_bound(suffix: int, hidden: int, depth: int) -> int:
-    """Monomials of the output in the states at a cut with ``suffix`` steps after it (see ``rank_upper_bound``)."""
-    bound = 1
-    for m in range(depth):
-        degree = comb(suffix + m - 1, m)
-        bound *= comb(hidden + degree - 1, degree)
-    return bound
 
 
 class RAC(Network):
@@ -74,10 +66,9 @@ class RAC(Network):
     -----
     Weights (see :meth:`weights`): ``"W_H"`` is a list of L matrices of shape (R, R);
     ``"W_I"`` a list of L matrices, the first of shape (R, M) and the others (R, R); ``"w_O"`` a
-    vector of shape (R,). In float64, :math:`W^{H,l}` is a random orthogonal matrix and
-    :math:`W^{I,l}`, :math:`w^O` are Gaussian with variance 1/fan-in, so that on standard normal
-    inputs the states keep a second moment of order one over T steps (the orthogonal recurrent
-    matrices echo the scoRNN networks of the paper's experiments). Typical values still spread over
+    vector of shape (R,). In float64 every weight is i.i.d. Gaussian with variance 1/fan-in (a
+    distribution with a density, so the ranks are the generic ones; the orthogonal recurrent matrices
+    of the paper's experiments are a measure-zero set, on which ranks could drop). Values spread over
     many orders of magnitude at depth > 1, where the output has high degree in each input. In GF(p)
     all weights are uniform residues.
 
@@ -94,11 +85,11 @@ class RAC(Network):
     """
 
     def __init__(self, length: int, input_dim: int, hidden: int, depth: int = 1, *, seed: int = 0) -> None:
-        self.length = positive_int(length, "length", 2)
-        self.input_dim = positive_int(input_dim, "input_dim")
-        self.hidden = positive_int(hidden, "hidden")
-        self.depth = positive_int(depth, "depth")
-        self.seed = positive_int(seed, "seed", 0)
+        self.length = check_int(length, "length", 2, "(a partition needs two sides)")
+        self.input_dim = check_int(input_dim, "input_dim", 1)
+        self.hidden = check_int(hidden, "hidden", 1)
+        self.depth = check_int(depth, "depth", 1)
+        self.seed = check_seed(seed)
         self.n_inputs = self.length
         self.multilinear = self.depth == 1
 
@@ -110,11 +101,7 @@ class RAC(Network):
         W_I: List[np.ndarray] = []
         for layer in range(self.depth):
             fan_in = M if layer == 0 else R
-            if field.exact:
-                W_H.append(field.random(rng, (R, R)))
-            else:  # a Haar-random orthogonal matrix: norms are preserved step after step
-                q, r = np.linalg.qr(rng.standard_normal((R, R)))
-                W_H.append(q * np.sign(np.diag(r)))
+            W_H.append(field.random(rng, (R, R), scale=1.0 / np.sqrt(R)))
             W_I.append(field.random(rng, (R, fan_in), scale=1.0 / np.sqrt(fan_in)))
         return {"W_H": W_H, "W_I": W_I, "w_O": field.random(rng, (R,), scale=1.0 / np.sqrt(R))}
 
@@ -155,25 +142,16 @@ class RAC(Network):
                              "use X[None] for a batch of one")
         return super().evaluate(X, p)
 
-    __call__ = evaluate
-
     # -- a proven upper bound for cuts of the sequence ----------------------------------------
 
     def rank_upper_bound(self, partition: Partition) -> Optional[int]:
         r"""A proven upper bound on the separation rank, or None.
 
-        For a cut of the sequence into a prefix of k steps and a suffix of e = T - k steps (the
-        Start--End partition is k = e = T/2), every state :math:`h^{t,l}`, t > k, is a polynomial in
-        the states :math:`h^{k,1},\dots,h^{k,l}` at the cut, whose coefficients depend on the suffix
-        inputs only, homogeneous of degree :math:`\binom{e+m-1}{m}` in :math:`h^{k,l-m}`. Counting the
-        monomials of the output (*our own derivation*, not the paper's) gives
-
-        .. math::  \operatorname{sep} \le \prod_{m=0}^{L-1} \binom{R + c_m - 1}{c_m},
-                   \qquad c_m = \binom{e+m-1}{m},
-
-        which is R for a shallow RAC (the tensor-train bond) and :math:`R\binom{R+e-1}{e}` at depth 2.
-        A shallow RAC is also multilinear, so its bound is at most :math:`M^{\min(|I|,|J|)}` for
-        every partition. Deep RACs cut anywhere else get None.
+        For a cut of the sequence into a prefix and a suffix of e steps (the Start--End partition is
+        e = T/2), :func:`tensorlib.bounds.rac_cut_upper_bound` (*our own derivation*): R for a
+        shallow RAC (the tensor-train bond), :math:`Rinom{R+e-1}{e}` at depth 2. A shallow RAC is
+        also multilinear, so its bound is at most :math:`M^{\min(|I|,|J|)}` for every partition.
+        Deep RACs cut anywhere else get None.
         """
         I, J = validate_partition(partition, self.n_inputs)
         bound = super().rank_upper_bound((I, J))  # M^{min(|I|,|J|)} at depth 1, else None
@@ -183,7 +161,7 @@ class RAC(Network):
             suffix = len(I)
         else:
             return bound
-        state = _state_count_bound(suffix, self.hidden, self.depth)
+        state = rac_cut_upper_bound(suffix, self.hidden, self.depth)
         return state if bound is None else min(bound, state)
 
     # -- the tensor train of the shallow RAC ---------------------------------------------------
@@ -210,7 +188,7 @@ class RAC(Network):
         """
         self._require_shallow("tt_cores")
         field = Field(None if p is None else validate_prime(p, "p"))
-        w = self.weights(p)
+        w = self._weights(field)
         W_H, W_I, w_O = w["W_H"][0], w["W_I"][0], w["w_O"]
         R = self.hidden
         # G[d] = diag(W_I[:, d]) W_H, stacked as (M, R, R)
@@ -239,7 +217,7 @@ class RAC(Network):
         """
         self._require_shallow("coefficient_tensor")
         check_dense_size((self.input_dim,) * self.length, "coefficient tensor")
-        return np.asarray(tt_to_tensor([tl.tensor(c) for c in self.tt_cores()]))
+        return np.asarray(tt_to_tensor([tensorly.tensor(c) for c in self.tt_cores()]))
 
     def _require_shallow(self, what: str) -> None:
         if self.depth != 1:
@@ -284,7 +262,7 @@ class RAC(Network):
 
     def _prefix_block(self, prefix: np.ndarray, suffix: np.ndarray, p: Optional[int]) -> np.ndarray:
         field = Field(p)
-        w = self.weights(p)
+        w = self._weights(field)
         A, B = prefix.shape[0], suffix.shape[0]
         start = self._run(prefix, field, w)  # h^{k,l} for every prefix sample, once
         out = np.empty((A, B), dtype=field.dtype)

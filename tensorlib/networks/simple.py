@@ -18,8 +18,12 @@ import numpy as np
 import tensorly as tl
 from tensorly.cp_tensor import cp_to_tensor
 
+from ..bounds.formats import sum_of_products_rank
+from ..checks import check_int, check_seed
 from ..fields import Field
-from .base import Network, check_dense_size, positive_int
+from ..grid import check_dense_size
+from ..partitions import Partition, validate_partition
+from .base import Network
 
 __all__ = ["SumOfProducts", "ProductOfLinearForms"]
 
@@ -33,10 +37,10 @@ class SumOfProducts(Network):
     multilinear = True
 
     def __init__(self, n_inputs: int, input_dim: int, terms: int, *, seed: int = 0) -> None:
-        self.n_inputs = positive_int(n_inputs, "n_inputs", 2)
-        self.input_dim = positive_int(input_dim, "input_dim")
-        self.terms = positive_int(terms, "terms")
-        self.seed = positive_int(seed, "seed", 0)
+        self.n_inputs = check_int(n_inputs, "n_inputs", 2, "(a partition needs two sides)")
+        self.input_dim = check_int(input_dim, "input_dim", 1)
+        self.terms = check_int(terms, "terms", 1)
+        self.seed = check_seed(seed)
 
     def _init_weights(self, rng: np.random.Generator, field: Field) -> Dict[str, Any]:
         return {"factors": [field.random(rng, (self.input_dim, self.terms)) for _ in range(self.n_inputs)]}
@@ -48,10 +52,14 @@ class SumOfProducts(Network):
             out = forms if out is None else field.mul(out, forms)
         return field.sum(out, axis=1)
 
+    def rank_upper_bound(self, partition: Partition) -> int:
+        """:math:`\\min(R, M^{\\min(|I|,|J|)})` (:func:`tensorlib.bounds.sum_of_products_rank`)."""
+        return sum_of_products_rank(self.terms, self.input_dim, validate_partition(partition, self.n_inputs))
+
     def coefficient_tensor(self) -> np.ndarray:
         """:math:`\\mathcal A = \\sum_z a^{z,1}\\otimes\\cdots\\otimes a^{z,N}` in float64 (``tensorly.cp_to_tensor``)."""
         check_dense_size((self.input_dim,) * self.n_inputs, "coefficient tensor")
-        factors = self.weights()["factors"]
+        factors = self._weights(Field())["factors"]
         return np.asarray(cp_to_tensor((tl.ones(self.terms), [tl.tensor(f) for f in factors])))
 
     def _repr_params(self) -> Dict[str, Any]:
