@@ -18,12 +18,12 @@ else in uint64 when it stays below :math:`2^{64}`, else with one factor split in
 The fast paths of the networks (the grid-matrix blocks) add many products before reducing. The
 kernels they share live here too, so tensorlib does modular arithmetic in one place:
 
-* :meth:`Field.work` views residues as uint64, the working type of those kernels;
-* :meth:`Field.reduce_` reduces a uint64 array in place (``x - (x // p) * p``: numpy divides by a
+* :meth:`~tensorlib.fields.Field.work` views residues as uint64, the working type of those kernels;
+* :meth:`~tensorlib.fields.Field.reduce_` reduces a uint64 array in place (``x - (x // p) * p``: numpy divides by a
   scalar with a multiply and a shift, several times faster than ``%``);
-* :attr:`Field.products_per_reduction` is how many products of two residues may be added to a
+* :attr:`~tensorlib.fields.Field.products_per_reduction` is how many products of two residues may be added to a
   residue before a uint64 can overflow (4 for p near :math:`2^{31}`; thousands for small primes);
-* :meth:`Field.dot` sums products of vectors, reducing only that often; :meth:`Field.add_residues`
+* :meth:`~tensorlib.fields.Field.dot` sums products of vectors, reducing only that often; :meth:`~tensorlib.fields.Field.add_residues`
   adds two residues with one conditional subtraction.
 """
 

@@ -11,7 +11,7 @@ with
   int64 residues in ``[0, p)``, the model uses integer weights, and the result is the network's
   value reduced mod p (an integer array).
 
-Optional attributes that make :func:`tensorlib.separation_rank` faster or sharper:
+Optional attributes that make :func:`tensorlib.separation.separation_rank` faster or sharper:
 
 * ``rank_upper_bound(partition) -> int | None``: a proven upper bound on the separation rank (for
   a model that is multilinear in its N inputs, :math:`M^{\\min(|I|,|J|)}`); sampling stops once it
@@ -19,8 +19,8 @@ Optional attributes that make :func:`tensorlib.separation_rank` faster or sharpe
 * ``grid_matrix_block(x_rows, x_cols, partition, p=None)``: the block
   :math:`F[a, b] = f(x_I = x_{rows}[a], x_J = x_{cols}[b])` computed faster than pair by pair.
 
-:class:`tensorlib.networks.Network` implements the protocol. A plain function ``f(X) -> (B,)``
-(or ``f(X, p=None)``) works with :func:`tensorlib.grid_tensor`.
+:class:`tensorlib.networks.base.Network` implements the protocol. A plain function ``f(X) -> (B,)``
+(or ``f(X, p=None)``) works with :func:`tensorlib.grid.grid_tensor`.
 
 Trust
 -----

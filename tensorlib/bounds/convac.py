@@ -44,7 +44,7 @@ class ConvACArchitecture(NamedTuple):
 
 def convac_architecture(model: object) -> ConvACArchitecture:
     """The architecture of ``model``: a :class:`ConvACArchitecture`, or any object whose ``architecture`` is one
-    (:class:`tensorlib.networks.DeepConvAC` and :class:`~tensorlib.networks.ShallowConvAC`)."""
+    (:class:`tensorlib.networks.convac.DeepConvAC` and :class:`~tensorlib.networks.convac.ShallowConvAC`)."""
     if isinstance(model, ConvACArchitecture):
         return model
     architecture = getattr(model, "architecture", None)

@@ -112,11 +112,11 @@ class SelfAttention(Network):
 
     @property
     def embedding_rank(self) -> int:
-        """:math:`r = \\min(M, d_x)`, the rank of a generic embedding (``width`` without one): :func:`tensorlib.bounds.embedding_rank`."""
+        """:math:`r = \\min(M, d_x)`, the rank of a generic embedding (``width`` without one): :func:`tensorlib.bounds.attention.embedding_rank`."""
         return embedding_rank(self.width, self.embedding_dim)
 
     def rank_upper_bound(self, partition: Partition) -> Optional[int]:
-        """Our upper bound U (:func:`tensorlib.bounds.self_attention_rank_upper_bound`, *own derivation*); None with the softmax.
+        """Our upper bound U (:func:`tensorlib.bounds.attention.self_attention_rank_upper_bound`, *own derivation*); None with the softmax.
 
         U holds for every partition with two non-empty sides, any number of heads, with or without
         residual connections; it depends on the width only through the embedding rank.
@@ -221,7 +221,7 @@ class SelfAttention(Network):
         their shares of :math:`T_0` once per sample of each side, then runs the
         :math:`d_x\times d_x` recursion per pair, so its cost does not grow with the number of
         tokens. The softmax variant has no such structure and falls back to
-        :func:`tensorlib.separation.pairwise_grid_matrix_block`.
+        :func:`tensorlib.grid.pairwise_grid_matrix_block`.
 
         Parameters
         ----------

@@ -117,7 +117,7 @@ class Network:
         return Field(p), I, J, x_rows, x_cols
 
     def rank_upper_bound(self, partition: Partition) -> Optional[int]:
-        """:math:`M^{\\min(|I|,|J|)}` for multilinear networks (:func:`tensorlib.bounds.multilinear_rank_bound`), else None.
+        """:math:`M^{\\min(|I|,|J|)}` for multilinear networks (:func:`tensorlib.bounds.formats.multilinear_rank_bound`), else None.
 
         Subclasses with a sharper theorem override this, taking the bound from :mod:`tensorlib.bounds`.
         """

@@ -19,7 +19,7 @@ so the grid tensor on the basis templates :math:`e_1,\\dots,e_M` is the coeffici
   pooling windows of any size and any order of the inputs.
 
 Both implement the model protocol of :mod:`tensorlib.separation` in float64 and in GF(p), and a fast
-``grid_matrix_block`` used by :func:`tensorlib.separation_rank`.
+``grid_matrix_block`` used by :func:`tensorlib.separation.separation_rank`.
 
 Weights. In GF(p) every weight is a uniform residue in [0, p). In float64 every weight is i.i.d.
 Gaussian with variance 1/fan-in. Both distributions have a density, so the ranks they give are the
@@ -144,7 +144,7 @@ class ShallowConvAC(Network):
                                   tuple(range(self.n_inputs)))
 
     def rank_upper_bound(self, partition: Partition) -> int:
-        """:math:`\\min(Z, M^{\\min(|I|,|J|)})`: the CP bound (:func:`tensorlib.bounds.sum_of_products_rank`)."""
+        """:math:`\\min(Z, M^{\\min(|I|,|J|)})`: the CP bound (:func:`tensorlib.bounds.formats.sum_of_products_rank`)."""
         return sum_of_products_rank(self.channels, self.input_dim, validate_partition(partition, self.n_inputs))
 
     def grid_matrix_block(self, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition,
@@ -349,7 +349,7 @@ class DeepConvAC(Network):
         return ConvACArchitecture(self.n_inputs, self.input_dim, self.windows, self.widths, self.order)
 
     def rank_upper_bound(self, partition: Partition) -> int:
-        """The min-cut of the network's tensor network (:func:`tensorlib.bounds.mincut`, Levine et al. ICLR 2018, Claim 1).
+        """The min-cut of the network's tensor network (:func:`tensorlib.bounds.mincut.mincut`, Levine et al. ICLR 2018, Claim 1).
 
         It is at most :math:`M^{\\min(|I|,|J|)}` (cutting the input edges of the smaller side).
         """

@@ -1,7 +1,7 @@
 """The fast sampled grid matrix of a deep ConvAC: each side of the partition evaluated once.
 
 :func:`deep_convac_grid_block` computes :math:`F[a,b] = f(x_I = x_{rows}[a], x_J = x_{cols}[b])`
-for :class:`tensorlib.networks.DeepConvAC`. The pooling tree is evaluated bottom-up. A node whose
+for :class:`tensorlib.networks.convac.DeepConvAC`. The pooling tree is evaluated bottom-up. A node whose
 inputs all lie in I holds one value per row, shape (r, A); all in J, one per column, (r, B); only a
 node mixing both sides holds a *pair tensor* (r, A, B). So the convolutions of one-sided subtrees
 (the whole first layer among them) are computed once per side, not once per pair, and a mixed node

@@ -148,7 +148,7 @@ class RAC(Network):
         r"""A proven upper bound on the separation rank, or None.
 
         For a cut of the sequence into a prefix and a suffix of e steps (the Start--End partition is
-        e = T/2), :func:`tensorlib.bounds.rac_cut_upper_bound` (*our own derivation*): R for a
+        e = T/2), :func:`tensorlib.bounds.rac.rac_cut_upper_bound` (*our own derivation*): R for a
         shallow RAC (the tensor-train bond), :math:`Rinom{R+e-1}{e}` at depth 2. A shallow RAC is
         also multilinear, so its bound is at most :math:`M^{\min(|I|,|J|)}` for every partition.
         Deep RACs cut anywhere else get None.
@@ -236,7 +236,7 @@ class RAC(Network):
         Start--End partition, or any other cut of the sequence in two), the recurrence runs over
         the prefix once per prefix sample and, from the saved states :math:`h^{k,l}`, over the suffix
         once per pair. Other partitions fall back to
-        :func:`tensorlib.separation.pairwise_grid_matrix_block`.
+        :func:`tensorlib.grid.pairwise_grid_matrix_block`.
 
         Parameters
         ----------

@@ -53,7 +53,7 @@ class SumOfProducts(Network):
         return field.sum(out, axis=1)
 
     def rank_upper_bound(self, partition: Partition) -> int:
-        """:math:`\\min(R, M^{\\min(|I|,|J|)})` (:func:`tensorlib.bounds.sum_of_products_rank`)."""
+        """:math:`\\min(R, M^{\\min(|I|,|J|)})` (:func:`tensorlib.bounds.formats.sum_of_products_rank`)."""
         return sum_of_products_rank(self.terms, self.input_dim, validate_partition(partition, self.n_inputs))
 
     def coefficient_tensor(self) -> np.ndarray:
