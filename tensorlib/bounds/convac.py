@@ -1,4 +1,4 @@
-"""ConvAC bounds: depth efficiency (COLT 2016) and pooling geometry (ICLR 2017).
+"""ConvAC bounds: depth efficiency (COLT 2016), pooling geometry (ICLR 2017), and rectifier networks (ICML 2016).
 
 The functions take a ConvAC's architecture -- a :class:`ConvACArchitecture`, or a network whose
 ``architecture`` attribute is one -- and never its weights. The min-cut bounds of the width
@@ -15,7 +15,8 @@ from ..checks import check_int, check_int_list
 from ..partitions import validate_partition
 
 __all__ = ["ConvACArchitecture", "convac_architecture", "depth_efficiency_rank", "intermediate_depth_width",
-           "pooling_geometry_lower_bound", "pooling_geometry_upper_bound"]
+           "pooling_geometry_lower_bound", "pooling_geometry_upper_bound",
+           "shallow_sum_pooling_rank_bound"]
 
 
 class ConvACArchitecture(NamedTuple):
@@ -194,3 +195,15 @@ def pooling_geometry_upper_bound(model: object, partition: object) -> int:
         c = [min(M ** min(n_i, n_j), shape.widths[l] * math.prod(c[k:k + w]))
              for (n_i, n_j), k in zip(counts, range(0, len(c), w))]
     return c[0]
+
+
+def shallow_sum_pooling_rank_bound(partition: object, n_inputs: int) -> int:
+    r""":math:`\operatorname{sep}(f; I, J) \le 2` for the shallow network with sum or average pooling.
+
+    Our derivation: :math:`f = \sum_z a_z \sum_i \sigma(\langle a^{z,i}, x_i\rangle) = \sum_i g_i(x_i)`,
+    so :math:`f = G_I(x_I)\cdot 1 + 1\cdot G_J(x_J)` with :math:`G_I = \sum_{i\in I} g_i`. This is
+    the mechanism behind the paper's claim that these networks are "not universal" with average
+    pooling; the bound itself is not quoted from the paper.
+    """
+    validate_partition(partition, check_int(n_inputs, "n_inputs", 2))
+    return 2

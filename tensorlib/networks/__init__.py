@@ -4,6 +4,8 @@
 * :mod:`~tensorlib.networks.simple` -- products of linear forms and sums of them (the CP model);
 * :mod:`~tensorlib.networks.convac` -- shallow and deep convolutional arithmetic circuits, with the
   fast grid-matrix kernel in :mod:`~tensorlib.networks.convac_grid`;
+* :mod:`~tensorlib.networks.overlap` -- ConvACs with overlapping receptive fields;
+* :mod:`~tensorlib.networks.rectifier` -- ReLU networks with max or average pooling (float64 only);
 * :mod:`~tensorlib.networks.rac` -- recurrent arithmetic circuits of any depth;
 * :mod:`~tensorlib.networks.attention` -- softmax-free self-attention.
 
@@ -13,7 +15,10 @@ Every network takes its ``rank_upper_bound`` from :mod:`tensorlib.bounds`.
 from .attention import SelfAttention
 from .base import Network
 from .convac import DeepConvAC, ShallowConvAC
+from .overlap import OverlappingConvAC
 from .rac import RAC
+from .rectifier import DeepRectifierNet, ShallowRectifierNet
 from .simple import ProductOfLinearForms, SumOfProducts
 
-__all__ = ["DeepConvAC", "Network", "ProductOfLinearForms", "RAC", "SelfAttention", "ShallowConvAC", "SumOfProducts"]
+__all__ = ["DeepConvAC", "DeepRectifierNet", "Network", "OverlappingConvAC", "ProductOfLinearForms", "RAC", "SelfAttention",
+           "ShallowConvAC", "ShallowRectifierNet", "SumOfProducts"]

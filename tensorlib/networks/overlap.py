@@ -18,18 +18,18 @@ Layer :math:`l = 0,\dots,L-1` has kernel :math:`k_l`, stride :math:`s_l \le k_l`
 one linear form per (output position, offset in the window, channel); with ``shared=True`` the
 forms do not depend on the output position j (a true convolution). The last layer must leave one
 position. With :math:`k_l = s_l` for every layer the windows tile and the network is exactly the
-locally connected :class:`~tensorlib.networks.DeepConvAC` with windows :math:`k_l` (weight
+locally connected :class:`~tensorlib.networks.convac.DeepConvAC` with windows :math:`k_l` (weight
 ``w^{l,j,t}`` is the 1x1 convolution at position :math:`j k_l + t`); it is then multilinear.
 
 With overlaps an input enters several windows, so :math:`f` is no longer multilinear: it is
 homogeneous of degree :math:`d_i` in :math:`x_i`, where :math:`d_i` is the number of paths from
-input i to the output (:func:`input_degrees`). Its separation ranks are therefore computed from
+input i to the output (:func:`~tensorlib.bounds.overlap.input_degrees`). Its separation ranks are therefore computed from
 grid tensors on :math:`K > M` templates (or sampled grid matrices), which lower-bound them, and
-:func:`overlap_rank_upper_bound` gives a simple upper bound (our own derivation, see there).
+:func:`~tensorlib.bounds.overlap.overlap_rank_upper_bound` gives a simple upper bound (our own derivation, see there).
 
 The *total receptive field* and *total stride* of layer l's outputs (the notions Sharir & Shashua
 name) are :math:`R_l = R_{l-1} + (k_l - 1) S_{l-1}` and :math:`S_l = S_{l-1} s_l`, with
-:math:`R_{-1} = S_{-1} = 1` (:func:`receptive_fields`); the formulas are the standard ones, not
+:math:`R_{-1} = S_{-1} = 1` (:func:`~tensorlib.bounds.overlap.receptive_fields`); the formulas are the standard ones, not
 quoted from the paper.
 """
 
@@ -40,13 +40,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..bounds.overlap import input_degrees, layer_positions, overlap_rank_upper_bound, receptive_fields
 from ..checks import check_bool, check_int, check_seed
 from ..fields import Field
 from ..grid import check_dense_size
 from ..partitions import Partition, validate_partition
 from .base import Network
 
-__all__ = ["OverlappingConvAC", "layer_positions", "input_degrees", "receptive_fields", "overlap_rank_upper_bound"]
+__all__ = ["OverlappingConvAC"]
 
 IntOrInts = Union[int, Sequence[int]]
 
@@ -115,7 +116,7 @@ class OverlappingConvAC(Network):
         layers are stacked until one position is left.
     shared : bool
         Use the same forms at every output position of a layer (a convolution); default False
-        (locally connected, as in :class:`~tensorlib.networks.DeepConvAC`).
+        (locally connected, as in :class:`~tensorlib.networks.convac.DeepConvAC`).
     seed : int
         Seed of the weights.
 
@@ -192,7 +193,7 @@ class OverlappingConvAC(Network):
         return field.matmul(h[0], weights["output"])
 
     def rank_upper_bound(self, partition: Partition) -> int:
-        """:func:`overlap_rank_upper_bound` for this network (:math:`M^{\\min(|I|,|J|)}` without overlaps)."""
+        """:func:`~tensorlib.bounds.overlap.overlap_rank_upper_bound` for this network (:math:`M^{\\min(|I|,|J|)}` without overlaps)."""
         return overlap_rank_upper_bound(self.input_degrees, self.input_dim, partition)
 
     def coefficient_tensor(self) -> np.ndarray:
@@ -200,8 +201,8 @@ class OverlappingConvAC(Network):
 
         Only defined when the network is multilinear (every :math:`k_l = s_l`): then
         :math:`f(x) = \langle x_1\otimes\cdots\otimes x_N, \mathcal A\rangle`, built bottom-up as in
-        :meth:`DeepConvAC.coefficient_tensor`. With overlaps there is no such tensor; use
-        :func:`tensorlib.grid_tensor` on :math:`K > M` templates instead.
+        :meth:`~tensorlib.networks.convac.DeepConvAC.coefficient_tensor`. With overlaps there is no such tensor; use
+        :func:`tensorlib.grid.grid_tensor` on :math:`K > M` templates instead.
         """
         if not self.multilinear:
             raise ValueError("coefficient_tensor() needs a multilinear network (kernel == stride in every layer); "
@@ -226,94 +227,3 @@ class OverlappingConvAC(Network):
     def _repr_params(self) -> Dict[str, Any]:
         return {"n_inputs": self.n_inputs, "input_dim": self.input_dim, "widths": list(self.widths),
                 "kernel": list(self.kernels), "stride": list(self.strides), "shared": self.shared, "seed": self.seed}
-
-
-# ------------------------------------------------------------------------------------------------
-# Closed forms on plain architecture descriptions (to move to tensorlib.bounds). None of them is a
-# theorem quoted from Sharir & Shashua: the structural ones are definitions, the rank bound is our
-# own derivation, proved in its docstring.
-# ------------------------------------------------------------------------------------------------
-
-def layer_positions(n_inputs: int, kernels: Sequence[int], strides: Sequence[int]) -> Tuple[int, ...]:
-    r""":math:`(n_0, n_1, \dots, n_L)`: the positions entering each layer, :math:`n_{l+1} = (n_l - k_l)/s_l + 1`.
-
-    Raises ``ValueError`` unless :math:`s_l \le k_l \le n_l`, :math:`s_l` divides :math:`n_l - k_l`
-    (so every position is read) and :math:`n_L = 1`.
-    """
-    n = check_int(n_inputs, "n_inputs", 1)
-    kernels = [check_int(k, f"kernel[{l}]", 1) for l, k in enumerate(kernels)]
-    strides = [check_int(s, f"stride[{l}]", 1) for l, s in enumerate(strides)]
-    if len(kernels) != len(strides):
-        raise ValueError(f"kernel and stride must have one entry per layer each, got {len(kernels)} and {len(strides)}")
-    positions = [n]
-    for l, (k, s) in enumerate(zip(kernels, strides)):
-        if s > k:
-            raise ValueError(f"stride[{l}]={s} exceeds kernel[{l}]={k}: positions between windows would be skipped")
-        if k > n or (n - k) % s:
-            raise ValueError(f"layer {l} reads {n} positions with kernel {k} and stride {s}: need kernel <= {n} and "
-                             f"stride dividing {n} - kernel, so that the windows end at the last position")
-        n = (n - k) // s + 1
-        positions.append(n)
-    if positions[-1] != 1:
-        raise ValueError(f"the layers leave {positions[-1]} positions (positions per layer: {positions}); "
-                         "the last layer must leave exactly one, e.g. with kernel = its input length")
-    return tuple(positions)
-
-
-def input_degrees(n_inputs: int, kernels: Sequence[int], strides: Sequence[int]) -> Tuple[int, ...]:
-    r""":math:`d_i`: the number of paths from input i to the output, i.e. the degree of :math:`f` in :math:`x_i`.
-
-    Every GC layer output is a product of linear forms of its window, so by induction each node is
-    a homogeneous polynomial of degree (number of paths to it) in each input; the counts propagate
-    from the output down, each node passing its count to every position of its window.
-    """
-    positions = layer_positions(n_inputs, kernels, strides)
-    counts = [1]
-    for l in range(len(kernels) - 1, -1, -1):
-        below = [0] * positions[l]
-        for j, c in enumerate(counts):
-            for t in range(kernels[l]):
-                below[j * strides[l] + t] += c
-        counts = below
-    return tuple(counts)
-
-
-def receptive_fields(kernels: Sequence[int], strides: Sequence[int]) -> Tuple[Tuple[int, int], ...]:
-    r"""``(R_l, S_l)`` per layer: total receptive field :math:`R_l = R_{l-1} + (k_l - 1) S_{l-1}`, total stride :math:`S_l = S_{l-1} s_l`."""
-    out, R, S = [], 1, 1
-    for l, (k, s) in enumerate(zip(kernels, strides)):
-        k, s = check_int(k, f"kernel[{l}]", 1), check_int(s, f"stride[{l}]", 1)
-        R, S = R + (k - 1) * S, S * s
-        out.append((R, S))
-    return tuple(out)
-
-
-def overlap_rank_upper_bound(degrees: Sequence[int], input_dim: int, partition: object) -> int:
-    r"""Upper bound on :math:`\operatorname{sep}(f; I, J)` for :math:`f` homogeneous of degree :math:`d_i` in each :math:`x_i\in\mathbb R^M`.
-
-    .. math::  \operatorname{sep}(f; I, J) \le \min\Bigl(\prod_{i\in I}\binom{M+d_i-1}{d_i},\;
-               \prod_{j\in J}\binom{M+d_j-1}{d_j}\Bigr).
-
-    Our derivation (not a theorem of the paper): expand :math:`f` in the monomials of the
-    I-side variables. Those of multidegree :math:`(d_i)_{i\in I}` span a space of dimension
-    :math:`\prod_{i\in I}\binom{M+d_i-1}{d_i}`, and :math:`f = \sum_\mu \mu(x_I)\, c_\mu(x_J)`
-    over that basis; the same holds for J. With every :math:`d_i = 1` (no overlaps) this is the
-    multilinear bound :math:`M^{\min(|I|,|J|)}`.
-
-    Parameters
-    ----------
-    degrees : sequence of N ints
-        :math:`d_1, \dots, d_N` (e.g. :func:`input_degrees`).
-    input_dim : int
-        M.
-    partition : (I, J)
-        0-based positions.
-    """
-    degrees = [check_int(d, f"degrees[{i}]", 1) for i, d in enumerate(degrees)]
-    M = check_int(input_dim, "input_dim", 1)
-    I, J = validate_partition(partition, len(degrees))
-
-    def side(positions: Sequence[int]) -> int:
-        return math.prod(math.comb(M + degrees[i] - 1, degrees[i]) for i in positions)
-
-    return min(side(I), side(J))

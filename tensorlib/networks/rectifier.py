@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..bounds.convac import shallow_sum_pooling_rank_bound
 from ..checks import check_bool, check_int, check_seed
 from ..fields import Field
 from ..grid import check_dense_size
@@ -143,7 +144,7 @@ class _RectifierBase(Network):
     def grid_rank_estimate(self, templates: np.ndarray, partition: Partition, tol: Optional[float] = None) -> int:
         r"""Float64 *estimate* of :math:`\operatorname{rank}[\![\Gamma]\!]_{I,J}` on ``templates``.
 
-        The SVD rank (:func:`tensorlib.numerical_rank`) of the matricized grid tensor. Even when
+        The SVD rank (:func:`tensorlib.rank.numerical_rank`) of the matricized grid tensor. Even when
         exact it is only a lower bound on the separation rank (grid-tensor lemma), and in float64 it
         is an estimate: label it so.
         """
@@ -160,7 +161,7 @@ class ShallowRectifierNet(_RectifierBase):
     the generalized CP decomposition of Cohen & Shashua (ICML 2016). With sum (or average)
     pooling :math:`f = \sum_i g_i(x_i)` is a sum of one-input functions, so
     :math:`\operatorname{sep}(f; I, J) \le 2` under every partition
-    (:func:`shallow_sum_pooling_rank_bound`).
+    (:func:`~tensorlib.bounds.convac.shallow_sum_pooling_rank_bound`).
 
     Parameters
     ----------
@@ -208,7 +209,7 @@ class ShallowRectifierNet(_RectifierBase):
         return _pool(conv, 0, self.pooling) @ weights["output"]
 
     def rank_upper_bound(self, partition: Partition) -> Optional[int]:
-        """2 with sum or average pooling (:func:`shallow_sum_pooling_rank_bound`); None with max pooling."""
+        """2 with sum or average pooling (:func:`~tensorlib.bounds.convac.shallow_sum_pooling_rank_bound`); None with max pooling."""
         validate_partition(partition, self.n_inputs)
         return None if self.pooling == "max" else shallow_sum_pooling_rank_bound(partition, self.n_inputs)
 
@@ -247,7 +248,7 @@ def _windows(window: object, n_inputs: int) -> tuple:
 class DeepRectifierNet(_RectifierBase):
     r"""L hidden layers of (1x1 convolution, ReLU, max/sum/average pooling), then a linear output.
 
-    The tree of :class:`~tensorlib.networks.DeepConvAC` with product pooling replaced by
+    The tree of :class:`~tensorlib.networks.convac.DeepConvAC` with product pooling replaced by
     :math:`P\circ\sigma`: layer l maps the :math:`r_{l-1}` channels at each of its positions to
     :math:`r_l` channels, applies ReLU and pools windows of w consecutive positions,
 
@@ -340,19 +341,3 @@ class DeepRectifierNet(_RectifierBase):
         window: Any = self.windows[0] if len(set(self.windows)) == 1 else list(self.windows)
         return {"n_inputs": self.n_inputs, "input_dim": self.input_dim, "widths": list(self.widths),
                 "window": window, "pooling": self.pooling, "shared": self.shared, "seed": self.seed}
-
-
-# ------------------------------------------------------------------------------------------------
-# Closed forms (to move to tensorlib.bounds).
-# ------------------------------------------------------------------------------------------------
-
-def shallow_sum_pooling_rank_bound(partition: object, n_inputs: int) -> int:
-    r""":math:`\operatorname{sep}(f; I, J) \le 2` for the shallow network with sum or average pooling.
-
-    Our derivation: :math:`f = \sum_z a_z \sum_i \sigma(\langle a^{z,i}, x_i\rangle) = \sum_i g_i(x_i)`,
-    so :math:`f = G_I(x_I)\cdot 1 + 1\cdot G_J(x_J)` with :math:`G_I = \sum_{i\in I} g_i`. This is
-    the mechanism behind the paper's claim that these networks are "not universal" with average
-    pooling; the bound itself is not quoted from the paper.
-    """
-    validate_partition(partition, check_int(n_inputs, "n_inputs", 2))
-    return 2

@@ -18,13 +18,8 @@ from hypothesis import strategies as st
 import tensorlib as tl
 from tensorlib import DEFAULT_PRIME
 from tensorlib.networks import DeepConvAC
-from tensorlib.networks.overlap import (
-    OverlappingConvAC,
-    input_degrees,
-    layer_positions,
-    overlap_rank_upper_bound,
-    receptive_fields,
-)
+from tensorlib.bounds.overlap import input_degrees, layer_positions, overlap_rank_upper_bound, receptive_fields
+from tensorlib.networks.overlap import OverlappingConvAC
 
 from conftest import partitions
 

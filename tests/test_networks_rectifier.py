@@ -15,12 +15,8 @@ from hypothesis import strategies as st
 
 import tensorlib as tl
 from tensorlib import DEFAULT_PRIME
-from tensorlib.networks.rectifier import (
-    POOLINGS,
-    DeepRectifierNet,
-    ShallowRectifierNet,
-    shallow_sum_pooling_rank_bound,
-)
+from tensorlib.bounds.convac import shallow_sum_pooling_rank_bound
+from tensorlib.networks.rectifier import POOLINGS, DeepRectifierNet, ShallowRectifierNet
 
 from conftest import partitions
 
