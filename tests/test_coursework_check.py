@@ -1,4 +1,4 @@
-"""Tests of tensorlib.coursework.check, the answer checker of the exercises (not the student-version tool)."""
+"""Tests of tensorlib.coursework.check, the answer check of the exercises (tensorlib/coursework/checking.py)."""
 
 import dataclasses
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tensorlib.coursework import CheckResult, check
 
-SETTINGS = settings(max_examples=50, deadline=None, derandomize=True)  # reproducible in CI
+SETTINGS = settings(max_examples=50)  # derandomized by the profile of tests/conftest.py
 
 
 def test_none_answer_is_not_yet_answered():
@@ -151,9 +151,99 @@ def test_check_never_raises_whatever_the_answer(answer, expected, rtol):
     (dict(rtol=np.inf), ValueError, "rtol must be a finite non-negative number"),
     (dict(rtol="1e-3"), TypeError, "rtol must be a non-negative number, got str"),
     (dict(rtol=True), TypeError, "rtol must be a non-negative number, got bool"),
+    (dict(kind="int"), TypeError, "kind must be int, float, bool, str, or a non-empty tuple or list"),
+    (dict(kind=()), TypeError, "kind must be int"),
+    (dict(kind=(int, dict)), TypeError, "kind must be int"),
+    (dict(kind=int, rule=lambda a: True), TypeError, "rule must be a pair"),
+    (dict(kind=int, rule=(lambda a: True, 3)), TypeError, "rule must be a pair"),
+    (dict(rule=(lambda a: True, "of at least 1")), TypeError, "a rule needs a kind"),
+    (dict(hint=3), TypeError, "hint must be a str, got int"),
 ])
 def test_check_rejects_mistakes_of_the_notebook_author(kwargs, exc, msg):
     args = dict(exercise="1.1", answer=3, expected=3)
     args.update(kwargs)
     with pytest.raises(exc, match=msg):
         check(args.pop("exercise"), args.pop("answer"), args.pop("expected"), show=False, **args)
+
+
+def test_check_without_expected_needs_a_kind():
+    with pytest.raises(TypeError, match="give expected .* or kind"):
+        check("1.1", 3, show=False)
+
+
+# -- the visible part of a check: kind and rule, without expected --------------------------------
+
+def test_well_formed_answer_without_expected_is_answered_not_correct(capsys):
+    result = check("3.1", 16, kind=int)
+    assert result.status == "answered" and not result.passed
+    assert capsys.readouterr().out == ("Exercise 3.1: answered (an int, as asked); "
+                                       "its value is checked when your notebook is graded\n")
+
+
+def test_answered_message_names_the_form_and_the_rule():
+    rule = (lambda a: a[0] <= a[1] <= a[2], "with lower <= rank <= upper")
+    message = check("4.5", (4, 8, 8), kind=(int, int, int), rule=rule, show=False).message
+    assert message.startswith("Exercise 4.5: answered (a triple of ints with lower <= rank <= upper, as asked)")
+
+
+def test_none_is_not_answered_whatever_the_kind():
+    assert check("1.1", None, kind=(int, int), show=False).status == "not answered"
+
+
+@pytest.mark.parametrize("answer, kind, description", [
+    ("16", int, "an int"),
+    (16.0, int, "an int"),
+    (True, int, "an int"),
+    ((1, 2, 3), (int, int), "a pair of ints"),
+    ([1, "2"], [int, int], "a pair of ints"),
+    (np.zeros((2, 2), dtype=int), (int, int), "a pair of ints"),
+    ([1] * 8, [int] * 9, "a list of 9 ints"),
+    (1, bool, "a bool"),
+    (3, str, "a str"),
+    ("x", float, "a number"),
+    ((1, 2.5), (int, str), "a list of 2 items: an int, a str"),
+])
+def test_answer_of_the_wrong_form_is_incorrect_and_says_the_form(answer, kind, description):
+    result = check("2.2", answer, kind=kind, hint="count again", show=False)
+    assert result.status == "incorrect"
+    assert result.message == (f"Exercise 2.2: not correct yet: the answer should be {description} "
+                              f"(your answer: {answer!r}). Hint: count again")
+
+
+@pytest.mark.parametrize("answer, kind", [
+    (3, int), (np.int64(3), int), (np.uint8(3), int), (3, float), (2.5, float), (np.float32(2.5), float),
+    (True, bool), (np.False_, bool), ("odd-even", str), ((1, 2), (int, int)), ([1, 2], (int, int)),
+    (np.array([1, 2]), (int, int)), ((1, 2.5, "a"), (int, float, str)), (((1, 2), 3), ((int, int), int)),
+])
+def test_answer_of_the_right_form_is_answered(answer, kind):
+    assert check("2.2", answer, kind=kind, show=False).status == "answered"
+
+
+def test_rule_is_checked_after_the_kind_and_its_failure_says_the_rule():
+    rule = (lambda a: 1 <= a <= 81, "between 1 and 81")
+    assert check("3.1", 16, kind=int, rule=rule, show=False).status == "answered"
+    result = check("3.1", 100, kind=int, rule=rule, show=False)
+    assert result.status == "incorrect"
+    assert result.message == "Exercise 3.1: not correct yet: the answer should be an int between 1 and 81 (your answer: 100)."
+    # the predicate only ever sees well-formed answers: "16" fails the kind, not the comparison
+    assert "should be an int between 1 and 81" in check("3.1", "16", kind=int, rule=rule, show=False).message
+
+
+def test_rule_that_raises_counts_as_broken_never_raises():
+    result = check("1.1", (1, 2), kind=(int, int), rule=(lambda a: 1 / 0, "with a broken rule"), show=False)
+    assert result.status == "incorrect"
+
+
+def test_with_expected_the_kind_and_rule_still_apply_first():
+    rule = (lambda a: a >= 1, "of at least 1")
+    assert check("3.1", 16, 16, kind=int, rule=rule, show=False).status == "correct"
+    assert check("3.1", 15, 16, kind=int, rule=rule, show=False).message == "Exercise 3.1: not correct yet (your answer: 15)."
+    assert "should be an int" in check("3.1", 16.0, 16, kind=int, show=False).message
+    assert check("3.1", 16.0, 16, show=False).status == "correct"  # without kind, 16.0 equals 16
+
+
+@SETTINGS
+@given(answer=answers, kind=st.sampled_from([int, float, bool, str, (int, int), [int] * 3, ((int, int), str)]))
+def test_check_without_expected_never_raises_and_never_says_correct(answer, kind):
+    result = check("1.1", answer, kind=kind, rule=(lambda a: a == a, "equal to itself"), show=False)
+    assert result.status in {"answered", "incorrect", "not answered"}
