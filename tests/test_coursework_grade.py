@@ -169,7 +169,7 @@ def test_feedback_file_per_student_with_status_and_hint(graded):
     assert ("- Exercise 1.1, **incorrect** (0 of 1): not correct yet (your answer: (14, 3)). Hint: rows are "
             "(d_1, d_3) with d_3 fastest; columns are (d_0, d_2)") in carol
     assert "- Exercise 1.2, **incorrect** (0 of 1): not correct yet: the answer should be an int (your answer: '2')." in carol
-    assert "- Exercise 1.4, **tampered** (0 of 1): its check cell differs from the one handed out" in carol
+    assert "- Exercise 1.4, **tampered** (0 of 1): its check cell differs from the one handed out (edited or deleted)" in carol
     dave = (feedback / "dave.md").read_text()
     assert "- Exercise 9.1, **error** (0 of 2): cell 4 raised ZeroDivisionError: integer division or modulo by zero." in dave
     assert f"- Exercise 9.2, **timeout** (0 of 1): cell 7 ran longer than {TIMEOUT} s and was stopped." in dave
@@ -301,3 +301,25 @@ def test_extra_cells_and_lost_tags_do_not_count_as_tampering(course, tmp_path):
     grades = grade_submissions(tmp_path / "subs", tmp_path / "handout", masters=root / "masters",
                                out=tmp_path / "grades.csv", timeout=TIMEOUT, log=lambda line: None)
     assert [g.status for g in grades] == ["correct"] * 3
+
+
+def test_unknown_kernel_is_refused_before_anything_runs(course, tmp_path):
+    root, _ = course
+    with pytest.raises(ValueError, match="--kernel 'no-such-kernel' is not an installed Jupyter kernel"):
+        grade_submissions(root / "submissions", root / "handout", masters=root / "masters",
+                          out=tmp_path / "g.csv", kernel_name="no-such-kernel", log=lambda line: None)
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_notebook_whose_every_check_cell_was_edited_is_not_run(course, tmp_path):
+    root, _ = course
+    nb = make_student_version(synthetic_master())
+    for cell in nb.cells:
+        if "check" in tags(cell):
+            cell.source += "\nimport time; time.sleep(60)  # would cost a minute if it ran"
+    _write(nb, tmp_path / "subs" / "ivan" / SYNTH)
+    (tmp_path / "handout").mkdir()
+    shutil.copyfile(root / "handout" / SYNTH, tmp_path / "handout" / SYNTH)
+    grades = grade_submissions(tmp_path / "subs", tmp_path / "handout", masters=root / "masters",
+                               out=tmp_path / "grades.csv", timeout=1, log=lambda line: None)
+    assert [g.status for g in grades] == ["tampered"] * 3

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 from .checking import STATUS_PHRASES
 from .conventions import CHECK_CALL, CHECK_TAG, Exercise, check_calls, exercises, keyword, normalized, source, tags
@@ -41,6 +42,8 @@ STATUSES = ("correct", "incorrect", "not answered", "error", "timeout", "tampere
 CSV_COLUMNS = ("student", "notebook", "exercise", "status", "points", "max_points")
 # Put before each master check cell in the graded copy: an answer cell that rebinds ``check`` cannot pass.
 _FRESH_CHECK = "from tensorlib.coursework import check  # added by the grader\n"
+_TAMPERED = ("its check cell differs from the one handed out (edited or deleted), so it is not graded; "
+             "restore it from the handout.")
 _PHRASE = {phrase: status for status, phrase in STATUS_PHRASES.items()}
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -215,14 +218,14 @@ def grade_notebook(path: Optional[Path], handed: HandedOut, owners: Dict[str, st
         for index in intact[ex.exercise]:
             master = handed.master_checks[ex.exercise][sources.index(normalized(source(submission.cells[index])))]
             graded.cells[index].source = _FRESH_CHECK + master
+    if len(tampered) == len(handed.exercises):  # nothing left to grade: do not run it
+        return all_as("tampered", _TAMPERED)
     run = run_notebook(graded, workdir, timeout=timeout, kernel_name=kernel_name)
     rows = []
     previous = -1
     for ex in handed.exercises:
         if ex.exercise in tampered:
-            rows.append((ex.exercise, "tampered", 0, ex.points,
-                         "its check cell differs from the one handed out (edited, deleted or retagged), "
-                         "so it is not graded; restore it from the handout."))
+            rows.append((ex.exercise, "tampered", 0, ex.points, _TAMPERED))
             previous = max([previous, *intact[ex.exercise], *edited[ex.exercise]])
             continue
         checks = intact[ex.exercise]
@@ -327,7 +330,7 @@ def grade_submissions(submissions: PathLike, handout: PathLike, *, masters: Path
     Raises
     ------
     ValueError
-        If a folder is missing, the handout does not match the masters (see :func:`load_handout`),
+        If a folder is missing, the handout does not match the masters (see ``load_handout``),
         ``submissions`` holds no student folder, or an output path is inside ``submissions``.
     """
     for value, label in ((timeout, "timeout"), (jobs, "jobs")):
@@ -343,6 +346,11 @@ def grade_submissions(submissions: PathLike, handout: PathLike, *, masters: Path
     for target, label in ((out_path, "--out"), (feedback_dir, "--feedback")):
         if root.resolve() in (target.resolve(), *target.resolve().parents):
             raise ValueError(f"{label} {str(target)!r} is inside SUBMISSIONS; grading never writes there")
+    try:
+        KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        raise ValueError(f"--kernel {kernel_name!r} is not an installed Jupyter kernel "
+                         f"(see 'jupyter kernelspec list')") from None
     handed = load_handout(handout, masters)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
     if not folders:
