@@ -243,10 +243,10 @@ def test_outputs_inside_the_submissions_are_refused(course):
 
 
 @pytest.mark.parametrize("kwargs, error", [({"timeout": 0}, ValueError), ({"jobs": 1.5}, TypeError),
-                                           ({"timeout": True}, TypeError)])
+                                           ({"timeout": True}, TypeError), ({"chapter_timeout": -1}, ValueError)])
 def test_bad_timeout_or_jobs_is_refused(course, tmp_path, kwargs, error):
     root, _ = course
-    with pytest.raises(error, match="timeout|jobs"):
+    with pytest.raises(error, match="timeout|jobs|chapter_timeout"):
         grade_submissions(root / "submissions", root / "handout", masters=root / "masters",
                           out=tmp_path / "g.csv", log=lambda line: None, **kwargs)
 
@@ -323,3 +323,19 @@ def test_notebook_whose_every_check_cell_was_edited_is_not_run(course, tmp_path)
     grades = grade_submissions(tmp_path / "subs", tmp_path / "handout", masters=root / "masters",
                                out=tmp_path / "grades.csv", timeout=1, log=lambda line: None)
     assert [g.status for g in grades] == ["tampered"] * 3
+
+
+def test_the_time_limit_is_for_the_students_cells_the_chapters_own_cells_get_the_chapter_limit(tmp_path):
+    # A chapter cell that takes 3 s runs to the end under --timeout 1; the student's 3 s cell is stopped.
+    master = synthetic_master()
+    master.cells.insert(2, new_code_cell("import time\ntime.sleep(3)\nslow_chapter_value = 24"))
+    _write(master, tmp_path / "masters" / SYNTH)
+    _write(make_student_version(master), tmp_path / "handout" / SYNTH)
+    slow = "answer_9_2 = None\nimport time\ntime.sleep(3)\nanswer_9_2 = (4, 6)"
+    _write(with_answers(make_student_version(master), master, replace={0: "answer_9_1 = slow_chapter_value", 1: slow,
+                                                                           2: "answer_9_3 = 10 + 4 + 6"}),
+           tmp_path / "subs" / "jo" / SYNTH)
+    grades = grade_submissions(tmp_path / "subs", tmp_path / "handout", masters=tmp_path / "masters",
+                               out=tmp_path / "grades.csv", timeout=1, chapter_timeout=30, log=lambda line: None)
+    assert [(g.exercise, g.status) for g in grades] == [("9.1", "correct"), ("9.2", "timeout"), ("9.3", "correct")]
+    assert grades[1].feedback.startswith("cell 8 ran longer than 1 s and was stopped.")

@@ -36,7 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--feedback", default=None,
                        help="folder for one Markdown feedback file per student (default: feedback/ beside --out)")
     grade.add_argument("--timeout", type=int, default=120,
-                       help="seconds a cell may run before it is interrupted (default: 120)")
+                       help="seconds a cell the student wrote or changed may run before it is interrupted "
+                            "(default: 120)")
+    grade.add_argument("--chapter-timeout", type=int, default=600,
+                       help="the same for the chapter's own cells, as handed out, and the hidden checks "
+                            "(default: 600, the book build's limit)")
     grade.add_argument("--jobs", type=int, default=1, help="students graded in parallel (default: 1)")
     grade.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks (default: python3)")
     return parser
@@ -50,7 +54,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from .grade import grade_submissions
 
             grade_submissions(args.submissions, args.handout, masters=args.masters, out=args.out,
-                              feedback=args.feedback, timeout=args.timeout, jobs=args.jobs,
+                              feedback=args.feedback, timeout=args.timeout,
+                              chapter_timeout=args.chapter_timeout, jobs=args.jobs,
                               kernel_name=args.kernel, log=lambda line: print(line, flush=True))
             return 0
         from .student import write_versions

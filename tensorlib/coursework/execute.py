@@ -17,9 +17,9 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 __all__ = ["CellOutcome", "Run", "run_notebook"]
 
-# How long to wait for a kernel's last messages after a cell: an interrupted kernel that is still
-# silent after this is taken to be stuck.
-_SETTLE_SECONDS = 5
+# How long to wait, after interrupting a cell, for the kernel to answer: a kernel inside a long C
+# call answers only when the call returns, and one still silent after this is taken to be stuck.
+_SETTLE_SECONDS = (5, 60)  # at least, at most; in between, the cell's own time limit
 
 
 @dataclass
@@ -30,6 +30,7 @@ class CellOutcome:
     error: Optional[str] = None  # "ZeroDivisionError: division by zero"
     timed_out: bool = False
     ran: bool = False
+    limit: Optional[int] = None  # the cell's time limit, in seconds
 
 
 @dataclass
@@ -71,7 +72,8 @@ def _outcome(cell: Any) -> CellOutcome:
     return outcome
 
 
-def run_notebook(notebook: Any, workdir: Path, *, timeout: int, kernel_name: str = "python3") -> Run:
+def run_notebook(notebook: Any, workdir: Path, *, timeout: int, limits: Optional[Dict[int, int]] = None,
+                 kernel_name: str = "python3") -> Run:
     """Execute ``notebook`` (modified in place: outputs filled in) with ``workdir`` as the kernel's folder.
 
     Parameters
@@ -82,6 +84,8 @@ def run_notebook(notebook: Any, workdir: Path, *, timeout: int, kernel_name: str
         The kernel's working folder (a scratch copy of the student's folder).
     timeout : int
         Seconds a cell may run before the kernel is interrupted.
+    limits : dict, optional
+        Other limits for some cells, by cell index (e.g. longer ones for the chapter's own cells).
     kernel_name : str
         The Jupyter kernel to start (a kernel whose Python has ``tensorlib`` installed).
 
@@ -89,22 +93,26 @@ def run_notebook(notebook: Any, workdir: Path, *, timeout: int, kernel_name: str
     -------
     Run
     """
+    limit_of = {index: (limits or {}).get(index, timeout) for index in range(len(notebook.cells))}
+    by_cell = {id(cell): limit_of[index] for index, cell in enumerate(notebook.cells)}
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
     client = _GradingClient(
-        notebook, timeout=timeout, kernel_name=kernel_name, allow_errors=True, interrupt_on_timeout=True,
-        error_on_timeout={"ename": "TimeoutError", "evalue": f"the cell ran longer than {timeout} s", "traceback": []},
-        raise_on_iopub_timeout=True, iopub_timeout=_SETTLE_SECONDS, shutdown_kernel="immediate",
-        record_timing=False, resources={"metadata": {"path": str(workdir)}})
+        notebook, timeout=timeout, timeout_func=lambda cell: by_cell.get(id(cell), timeout), kernel_name=kernel_name,
+        allow_errors=True, interrupt_on_timeout=True,
+        error_on_timeout={"ename": "TimeoutError", "evalue": "the cell ran past its time limit", "traceback": []},
+        raise_on_iopub_timeout=True, iopub_timeout=min(max(timeout, _SETTLE_SECONDS[0]), _SETTLE_SECONDS[1]),
+        shutdown_kernel="immediate", record_timing=False, resources={"metadata": {"path": str(workdir)}})
     run = Run(notebook=notebook)
     try:
         client.execute()
     except CellTimeoutError:
         run.stopped_status = "timeout"
-        run.stopped = (f"the kernel did not stop when cell {(client.current or 0) + 1} was interrupted after "
-                       f"{timeout} s, so the cells after it did not run")
+        index = client.current or 0
+        run.stopped = (f"the kernel did not stop when cell {index + 1} was interrupted after {limit_of[index]} s, "
+                       f"so the cells after it did not run")
     except DeadKernelError:
         run.stopped = f"the kernel died in cell {(client.current or 0) + 1}, so the cells after it did not run"
     except nbclient.exceptions.CellExecutionError as error:  # not expected with allow_errors, but be safe
@@ -112,6 +120,7 @@ def run_notebook(notebook: Any, workdir: Path, *, timeout: int, kernel_name: str
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code":
             run.cells[index] = _outcome(cell)
+            run.cells[index].limit = limit_of[index]
     for index in client.timed_out:
         run.cells[index].timed_out = True
         run.cells[index].ran = True

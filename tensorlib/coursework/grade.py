@@ -26,13 +26,13 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 from .checking import STATUS_PHRASES
-from .conventions import CHECK_CALL, CHECK_TAG, Exercise, check_calls, exercises, keyword, normalized, source, tags
+from .conventions import ANSWER_TAG, CHECK_CALL, CHECK_TAG, Exercise, check_calls, exercises, keyword, normalized, source, tags
 from .execute import Run, run_notebook
 from .student import make_student_version
 
@@ -45,7 +45,7 @@ _FRESH_CHECK = "from tensorlib.coursework import check  # added by the grader\n"
 _TAMPERED = ("its check cell differs from the one handed out (edited or deleted), so it is not graded; "
              "restore it from the handout.")
 _PHRASE = {phrase: status for status, phrase in STATUS_PHRASES.items()}
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, os.PathLike]
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,14 @@ class HandedOut:
     exercises: Tuple[Exercise, ...]
     handout_checks: Dict[str, Tuple[str, ...]]  # exercise -> its check cells as handed out (normalized)
     master_checks: Dict[str, Tuple[str, ...]]   # exercise -> its check cells in the master (hidden tests in)
+    chapter_cells: frozenset = frozenset()     # the other code cells as handed out, answer cells aside (normalized)
 
 
-def _check_sources(notebook: Any, found: Sequence[Exercise]) -> Dict[str, Tuple[str, ...]]:
-    return {ex.exercise: tuple(source(notebook.cells[i]) for i in ex.check_cells) for ex in found}
+def _check_sources(notebook: Any, name: str, normalize: bool = False) -> Dict[str, Tuple[str, ...]]:
+    """Exercise -> the sources of its check cells, in order (normalized for comparison if asked)."""
+    form = normalized if normalize else str
+    return {ex.exercise: tuple(form(source(notebook.cells[i])) for i in ex.check_cells)
+            for ex in exercises(notebook, name)}
 
 
 def load_handout(handout: PathLike, masters: PathLike) -> List[HandedOut]:
@@ -100,23 +104,20 @@ def load_handout(handout: PathLike, masters: PathLike) -> List[HandedOut]:
                              f"handout was made from")
         master = nbformat.read(master_path, as_version=4)
         handed = nbformat.read(path, as_version=4)
-        found = exercises(master, master_path.name)
+        handed_checks = _check_sources(handed, path.name, normalize=True)
         made = make_student_version(master, name=master_path.name)
-        expected_student = _check_sources(made, exercises(made, master_path.name))
-        student_found = exercises(handed, path.name)
-        handed_sources = _check_sources(handed, student_found)
-        if {k: tuple(map(normalized, v)) for k, v in handed_sources.items()} != \
-                {k: tuple(map(normalized, v)) for k, v in expected_student.items()}:
+        if handed_checks != _check_sources(made, master_path.name, normalize=True):
             raise ValueError(f"{path.name}: the handout is not the student version of {str(master_path)!r} "
                              f"(its check cells differ); grade with the masters it was made from")
-        master_sources = _check_sources(master, found)
-        for ex in found:
-            if not any(keyword(call, "expected", 2) is not None
-                       for text in master_sources[ex.exercise] for call in check_calls(text)):
-                raise ValueError(f"{master_path.name}: the check of exercise {ex.exercise} gives no expected "
+        master_checks = _check_sources(master, master_path.name)
+        for exercise, texts in master_checks.items():
+            if not any(keyword(call, "expected", 2) is not None for text in texts for call in check_calls(text)):
+                raise ValueError(f"{master_path.name}: the check of exercise {exercise} gives no expected "
                                  f"value, so grading cannot decide it")
-        result.append(HandedOut(path.name, tuple(found),
-                                {k: tuple(map(normalized, v)) for k, v in handed_sources.items()}, master_sources))
+        chapter = frozenset(normalized(source(cell)) for cell in handed.cells if cell.cell_type == "code"
+                            and not {ANSWER_TAG, CHECK_TAG} & set(tags(cell)))
+        result.append(HandedOut(path.name, tuple(exercises(master, master_path.name)), handed_checks, master_checks,
+                                chapter))
     return result
 
 
@@ -161,18 +162,20 @@ def _check_status(run: Run, cells: List[int], exercise: str) -> Tuple[Optional[s
     return None, ""
 
 
-def _judge(run: Run, exercise: Exercise, checks: List[int], region: List[int], timeout: int) -> Tuple[str, str]:
+def _judge(run: Run, exercise: Exercise, checks: List[int], region: List[int]) -> Tuple[str, str]:
     """(status, feedback) of an exercise whose check cells are intact, from the run."""
     status, message = _check_status(run, checks, exercise.exercise)
     in_checks = [i for i in checks if run.cells[i].timed_out or run.cells[i].error]
     late = [i for i in region if run.cells[i].timed_out]
     failed = [i for i in region if run.cells[i].error]
     if in_checks and run.cells[in_checks[0]].timed_out:
-        return "timeout", f"its check ran longer than {timeout} s (cell {in_checks[0] + 1}) and was stopped."
+        index = in_checks[0]
+        return "timeout", f"its check ran longer than {run.cells[index].limit} s (cell {index + 1}) and was stopped."
     if status == "correct" and not in_checks:
         return "correct", "correct."
     if late:
-        return "timeout", _with_hint(f"cell {late[0] + 1} ran longer than {timeout} s and was stopped.", exercise.hint)
+        return "timeout", _with_hint(f"cell {late[0] + 1} ran longer than {run.cells[late[0]].limit} s and was stopped.",
+                                     exercise.hint)
     if failed or in_checks:
         index = (failed or in_checks)[0]
         return "error", _with_hint(f"cell {index + 1} raised {run.cells[index].error}.", exercise.hint)
@@ -186,11 +189,12 @@ def _judge(run: Run, exercise: Exercise, checks: List[int], region: List[int], t
 
 
 def grade_notebook(path: Optional[Path], handed: HandedOut, owners: Dict[str, str], workdir: Path, *,
-                   timeout: int, kernel_name: str = "python3") -> List[Tuple[str, str, float, float, str]]:
+                   timeout: int, chapter_timeout: int, kernel_name: str = "python3") -> List[Tuple[str, str, float, float, str]]:
     """Grade one submitted notebook: (exercise, status, points, max_points, feedback) for each exercise.
 
     ``path`` is the notebook in the scratch folder ``workdir`` (None if it was not submitted);
-    ``owners`` maps every exercise of the handout to the notebook it belongs to.
+    ``owners`` maps every exercise of the handout to the notebook it belongs to. The cells as handed
+    out and the masters' checks may run ``chapter_timeout`` seconds, the others ``timeout``.
     """
     def all_as(status: str, feedback: str) -> list:
         return [(ex.exercise, status, 0, ex.points, feedback) for ex in handed.exercises]
@@ -208,6 +212,8 @@ def grade_notebook(path: Optional[Path], handed: HandedOut, owners: Dict[str, st
             return all_as("missing", f"this file holds the exercises of {', '.join(holders)}, not those of "
                                      f"{handed.name}.")
     graded = nbformat.from_dict(submission)
+    limits = {index: max(chapter_timeout, timeout) for index, cell in enumerate(submission.cells)
+              if cell.get("cell_type") == "code" and normalized(source(cell)) in handed.chapter_cells}
     tampered = set()
     for ex in handed.exercises:
         sources = handed.handout_checks[ex.exercise]
@@ -218,9 +224,10 @@ def grade_notebook(path: Optional[Path], handed: HandedOut, owners: Dict[str, st
         for index in intact[ex.exercise]:
             master = handed.master_checks[ex.exercise][sources.index(normalized(source(submission.cells[index])))]
             graded.cells[index].source = _FRESH_CHECK + master
+            limits[index] = max(chapter_timeout, timeout)
     if len(tampered) == len(handed.exercises):  # nothing left to grade: do not run it
         return all_as("tampered", _TAMPERED)
-    run = run_notebook(graded, workdir, timeout=timeout, kernel_name=kernel_name)
+    run = run_notebook(graded, workdir, timeout=timeout, limits=limits, kernel_name=kernel_name)
     rows = []
     previous = -1
     for ex in handed.exercises:
@@ -230,7 +237,7 @@ def grade_notebook(path: Optional[Path], handed: HandedOut, owners: Dict[str, st
             continue
         checks = intact[ex.exercise]
         region = [i for i in run.cells if previous < i < min(checks)]
-        status, feedback = _judge(run, ex, checks, region, timeout)
+        status, feedback = _judge(run, ex, checks, region)
         rows.append((ex.exercise, status, ex.points if status == "correct" else 0, ex.points, feedback))
         previous = max(previous, *checks)
     return rows
@@ -238,7 +245,8 @@ def grade_notebook(path: Optional[Path], handed: HandedOut, owners: Dict[str, st
 
 # -- a folder of submissions ----------------------------------------------------------------------
 
-def _grade_student(folder: Path, handout: List[HandedOut], timeout: int, kernel_name: str) -> Tuple[str, List[Grade], List[str], float]:
+def _grade_student(folder: Path, handout: List[HandedOut], timeout: int, chapter_timeout: int,
+                   kernel_name: str) -> Tuple[str, List[Grade], List[str], float]:
     """Grade every handed-out notebook of one student's folder, in a scratch copy of it."""
     start = time.perf_counter()
     owners = {ex.exercise: handed.name for handed in handout for ex in handed.exercises}
@@ -252,7 +260,7 @@ def _grade_student(folder: Path, handout: List[HandedOut], timeout: int, kernel_
         for handed in handout:
             path = workdir / handed.name
             rows = grade_notebook(path if path.is_file() else None, handed, owners, workdir,
-                                  timeout=timeout, kernel_name=kernel_name)
+                                  timeout=timeout, chapter_timeout=chapter_timeout, kernel_name=kernel_name)
             grades += [Grade(folder.name, handed.name, *row) for row in rows]
     return folder.name, grades, notes, time.perf_counter() - start
 
@@ -295,7 +303,7 @@ def _summary(grades: List[Grade], seconds: List[float], wall: float, jobs: int) 
 
 def grade_submissions(submissions: PathLike, handout: PathLike, *, masters: PathLike = "chapters",
                       out: PathLike = "grades.csv", feedback: Optional[PathLike] = None, timeout: int = 120,
-                      jobs: int = 1, kernel_name: str = "python3",
+                      chapter_timeout: int = 600, jobs: int = 1, kernel_name: str = "python3",
                       log: Callable[[str], None] = print) -> List[Grade]:
     """Grade every student's folder in ``submissions``; write the gradebook and the feedback files.
 
@@ -314,7 +322,10 @@ def grade_submissions(submissions: PathLike, handout: PathLike, *, masters: Path
     feedback : path, optional
         Folder for one Markdown file per student (default: ``feedback/`` beside ``out``).
     timeout : int
-        Seconds each cell may run before it is interrupted.
+        Seconds a cell the student wrote or changed may run before it is interrupted.
+    chapter_timeout : int
+        The same for the cells as handed out and the masters' checks (the chapter's own code, which
+        the student cannot make loop by editing it; the book's build allows 600 s per cell).
     jobs : int
         Students graded in parallel (each notebook still runs in its own kernel).
     kernel_name : str
@@ -333,7 +344,7 @@ def grade_submissions(submissions: PathLike, handout: PathLike, *, masters: Path
         If a folder is missing, the handout does not match the masters (see ``load_handout``),
         ``submissions`` holds no student folder, or an output path is inside ``submissions``.
     """
-    for value, label in ((timeout, "timeout"), (jobs, "jobs")):
+    for value, label in ((timeout, "timeout"), (chapter_timeout, "chapter_timeout"), (jobs, "jobs")):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{label} must be an int, got {type(value).__name__}")
         if value < 1:
@@ -370,10 +381,11 @@ def grade_submissions(submissions: PathLike, handout: PathLike, *, masters: Path
 
     if jobs == 1:
         for folder in folders:
-            record(_grade_student(folder, handed, timeout, kernel_name))
+            record(_grade_student(folder, handed, timeout, chapter_timeout, kernel_name))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_grade_student, folder, handed, timeout, kernel_name) for folder in folders]
+            futures = [pool.submit(_grade_student, folder, handed, timeout, chapter_timeout, kernel_name)
+                       for folder in folders]
             for future in as_completed(futures):
                 record(future.result())
     grades = [g for folder in folders for g in results[folder.name][0]]
