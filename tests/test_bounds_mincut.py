@@ -1,4 +1,4 @@
-"""Min-cut, pooling-geometry and mode-tree bounds of ConvACs (tensorlib.bounds, chapters 3-4).
+"""Tests of tensorlib.bounds.mincut: the tensor-network min-cut of Levine, Yakira, Cohen & Shashua (ICLR 2018).
 
 The min-cut is checked against two independent exact computations (a dynamic program over the
 pooling tree and a brute force over vertex bipartitions), against the closed forms, and against exact
@@ -7,19 +7,20 @@ GF(p) ranks of the networks' coefficient tensors (the grid tensor on the basis t
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import basis_grid_rank as exact_rank
+from conftest import deep_convacs, partitions
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tensorlib as tlb
 from tensorlib import bounds
 from tensorlib.networks import DeepConvAC, ShallowConvAC
 
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=25)
 
 
 # -- independent references ---------------------------------------------------------------------
@@ -95,28 +96,6 @@ def brute_force_leg_weight(model, partition):
     return int(cost.min())
 
 
-def exact_rank(model, partition):
-    """GF(p) rank of the coefficient matricization: the grid tensor on the basis templates e_1..e_M."""
-    A = tlb.grid_tensor(model, np.eye(model.input_dim, dtype=np.int64), model.n_inputs, p=tlb.DEFAULT_PRIME)
-    return tlb.exact_rank(tlb.matricize(A, partition[0]))
-
-
-@st.composite
-def partitions(draw, n):
-    I = draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=n - 1))
-    return tuple(sorted(I)), tuple(j for j in range(n) if j not in I)
-
-
-@st.composite
-def deep_convacs(draw, shapes=((4, 2), (8, 2), (16, 4), (16, (2, 8)), (16, (4, 2, 2))), max_width=7, max_dim=4):
-    n, window = draw(st.sampled_from(shapes))
-    depth = len(window) if isinstance(window, tuple) else round(math.log(n, window))
-    widths = draw(st.lists(st.integers(1, max_width), min_size=depth, max_size=depth))
-    order = draw(st.permutations(range(n)))
-    M = draw(st.integers(1, max_dim if n <= 8 else min(max_dim, 2)))  # keeps M^N small for exact ranks
-    return DeepConvAC(n, M, widths, window=window, order=order, seed=draw(st.integers(0, 1000)))
-
-
 # -- the min-cut against independent computations ------------------------------------------------
 
 @FAST
@@ -135,7 +114,7 @@ def test_mincut_equals_brute_force_over_bipartitions(data):
     assert bounds.mincut(model, partition) == brute_force_mincut(model, partition)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15)
 @given(data=st.data())
 def test_size_two_pooling_counts_legs_like_claim_one(data):
     """With 3-legged delta tensors, counting each cut leg (W) gives the same minimum as counting nodes once."""
@@ -179,7 +158,7 @@ def test_shallow_mincut_is_min_of_channels_and_smaller_side(n, M, Z, data):
 
 # -- bounds against exact ranks --------------------------------------------------------------------
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(data=st.data())
 def test_rank_never_exceeds_mincut(data):
     model = data.draw(deep_convacs(shapes=((8, 2), (16, 4), (8, (2, 4))), max_width=5, max_dim=3))
@@ -187,7 +166,7 @@ def test_rank_never_exceeds_mincut(data):
     assert exact_rank(model, partition) <= bounds.mincut(model, partition)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(data=st.data(), base=st.sampled_from([2, 3]))
 def test_rank_equals_mincut_when_bonds_are_powers_of_one_integer(data, base):
     """Theorem 2 of Levine et al. (2018): then max_p min_C W^p_C = min_C W_C, so the rank attains it."""
@@ -200,7 +179,7 @@ def test_rank_equals_mincut_when_bonds_are_powers_of_one_integer(data, base):
     assert exact_rank(model, partition) == bounds.mincut(model, partition)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(data=st.data())
 def test_theorem_two_lower_bound_never_exceeds_rank(data):
     model = data.draw(deep_convacs(shapes=((8, 2),), max_width=13, max_dim=3))
@@ -217,29 +196,12 @@ def test_appendix_d_primes_bracket_the_rank():
         assert bounds.mincut_lower_bound(model, partition) <= rank <= bounds.mincut(model, partition)
 
 
-@settings(max_examples=20, deadline=None)
-@given(data=st.data())
-def test_pooling_geometry_bounds_bracket_exact_rank(data):
-    model = data.draw(deep_convacs(shapes=((16, 4), (8, 2), (16, (4, 2, 2))), max_width=4, max_dim=3))
-    partition = data.draw(partitions(model.n_inputs))
-    rank = exact_rank(model, partition)
-    assert bounds.pooling_geometry_lower_bound(model, partition) <= rank
-    assert rank <= bounds.pooling_geometry_upper_bound(model, partition)
-
-
 @FAST
 @given(data=st.data())
 def test_mincut_never_exceeds_pooling_geometry_upper_bound(data):
     model = data.draw(deep_convacs())
     partition = data.draw(partitions(model.n_inputs))
     assert bounds.mincut(model, partition) <= bounds.pooling_geometry_upper_bound(model, partition)
-
-
-def test_shallow_network_pooling_bounds_are_its_rank():
-    model = ShallowConvAC(6, 2, 5)
-    partition = ((0, 1, 2), (3, 4, 5))
-    assert bounds.pooling_geometry_upper_bound(model, partition) == bounds.mincut(model, partition) == 5
-    assert bounds.pooling_geometry_lower_bound(model, partition) == min(5, 2)
 
 
 def test_window_four_pooling_node_counts_once():
@@ -250,43 +212,11 @@ def test_window_four_pooling_node_counts_once():
     assert bounds.mincut(model, partition) == exact_rank(model, partition) == min(3, 2**2)
 
 
-# -- mode trees (Cohen, Tamari & Shashua 2018, Theorem 7) ---------------------------------------
-
-@settings(max_examples=20, deadline=None)
-@given(data=st.data(), r=st.sampled_from([2, 3]))
-def test_mode_tree_bounds_bracket_exact_rank(data, r):
-    n = 8 if r == 2 else 4
-    model = DeepConvAC(n, r, r, order=data.draw(st.permutations(range(n))), seed=data.draw(st.integers(0, 99)))
-    partition = data.draw(partitions(n))
-    rank = exact_rank(model, partition)
-    assert bounds.mode_tree_lower_bound(model, partition) <= rank <= bounds.mode_tree_upper_bound(model, partition)
-
-
-@FAST
-@given(data=st.data())
-def test_tiling_is_the_maximal_cover(data):
-    n = 16
-    order = data.draw(st.permutations(range(n)))
-    model = DeepConvAC(n, 2, 2, order=order)
-    I = data.draw(partitions(n))[0]
-    tiles = bounds.tiling(model, I)
-    assert sorted(itertools.chain.from_iterable(tiles)) == list(I)
-    # Maximal: no two tiles are siblings (their union, a node of the tree, would lie in I).
-    nodes = {tuple(sorted(order[k * 2**l:(k + 1) * 2**l])) for l in range(5) for k in range(n // 2**l)}
-    for a, b in itertools.combinations(tiles, 2):
-        assert tuple(sorted(a + b)) not in nodes
-
-
-def test_tiling_of_interleaved_tree():
-    model = DeepConvAC(8, 2, 2, order=[0, 2, 4, 6, 1, 3, 5, 7])
-    assert bounds.tiling(model, [0, 2, 4, 6]) == [(0, 2, 4, 6)]
-    assert bounds.tiling(model, [0, 1, 2, 3]) == [(0, 2), (1, 3)]
-
-
 # -- bad inputs ----------------------------------------------------------------------------------
 
 def test_mincut_rejects_other_models():
-    with pytest.raises(TypeError, match="model must be a DeepConvAC or a ShallowConvAC"):
+    with pytest.raises(TypeError, match=r"model must be a ConvAC \(tensorlib.networks.DeepConvAC or ShallowConvAC\) "
+                                        r"or a tensorlib.bounds.ConvACArchitecture, got SumOfProducts"):
         bounds.mincut(tlb.networks.SumOfProducts(4, 2, 3), tlb.left_right(4))
 
 
@@ -301,9 +231,10 @@ def test_mincut_rejects_non_bool_return_cut():
 
 
 def test_mincut_lower_bound_needs_size_two_pooling():
-    with pytest.raises(ValueError, match="pooling windows of size 2"):
+    with pytest.raises(ValueError, match=r"needs pooling windows of size 2 \(Theorem 2 of Levine et al. 2018\), "
+                                         r"got windows \(4, 4\)"):
         bounds.mincut_lower_bound(DeepConvAC(16, 2, 2, window=4), tlb.left_right(16))
-    with pytest.raises(TypeError, match="model must be a DeepConvAC with window=2"):
+    with pytest.raises(ValueError, match=r"got windows \(4,\)"):  # a shallow ConvAC is one window of size N
         bounds.mincut_lower_bound(ShallowConvAC(4, 2, 2), tlb.left_right(4))
 
 
@@ -316,20 +247,3 @@ def test_closed_forms_reject_bad_sizes():
         bounds.left_right_mincut(16, 2, 4)
     with pytest.raises(ValueError, match="widths\\[1\\] must be at least 1"):
         bounds.left_right_mincut(4, 2, [2, 0])
-
-
-def test_mode_tree_bounds_need_constant_size():
-    with pytest.raises(ValueError, match="all widths must equal input_dim = 2"):
-        bounds.mode_tree_upper_bound(DeepConvAC(8, 2, [2, 3, 2]), tlb.left_right(8))
-    with pytest.raises(ValueError, match="binary mode tree needs pooling windows of size 2"):
-        bounds.mode_tree_lower_bound(DeepConvAC(16, 2, 2, window=4), tlb.left_right(16))
-
-
-def test_tiling_rejects_empty_and_full_sets():
-    model = DeepConvAC(4, 2, 2)
-    with pytest.raises(ValueError, match="both be non-empty"):
-        bounds.tiling(model, [])
-    with pytest.raises(ValueError, match="both be non-empty"):
-        bounds.tiling(model, range(4))
-    with pytest.raises(TypeError, match="positions must be an iterable"):
-        bounds.tiling(model, 3)

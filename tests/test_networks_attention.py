@@ -1,60 +1,31 @@
-"""Tests of tensorlib.networks.SelfAttention and the chapter-6 bounds.
+"""Tests of tensorlib.networks.attention: softmax-free self-attention (and its softmax variant).
 
 Expected ranks come from closed forms in :mod:`tensorlib.bounds` (the depth-1 formula and the upper
-bound, both derived in chapter 6) or from an independent computation (float64 vs GF(p), the fast
-grid block vs pair-by-pair evaluation, a big-integer reference implementation).
+bound, both derived in chapter 6) or from an independent computation (the fast grid block vs pair-by-
+pair evaluation, a big-integer reference implementation of the layer formula in ``conftest``).
 """
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
+from conftest import reference_attention
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tensorlib import DEFAULT_PRIME, bounds, exact_rank, sampled_grid_matrix, separation_rank
-from tensorlib.networks import SelfAttention
+from tensorlib import DEFAULT_PRIME, bounds, separation_rank
 from tensorlib.grid import pairwise_grid_matrix_block
+from tensorlib.networks import SelfAttention
 
 SMALL_PRIME = 10007
 
 
-# -- an independent reference: the layer formula, token by token, in Python integers ------------
-
-def reference_output(model: SelfAttention, x: np.ndarray, weights: dict, modulus: int | None) -> object:
-    """:math:`\\langle w, y^{L,0}\\rangle` with explicit loops over layers, tokens and heads.
-
-    With ``modulus=None`` the arithmetic is exact over the integers (object arrays of Python ints)
-    or float64, following :math:`y^{l+1,i} = \\sum_j\\sum_h \\langle W^Q y^i, W^K y^j\\rangle W^O W^V y^j`.
-    """
-    dtype = object if modulus is not None else np.float64
-    W = {k: np.asarray(v).astype(dtype) for k, v in weights.items()}
-    if modulus is not None:
-        W = {k: np.vectorize(int, otypes=[object])(v) for k, v in W.items()}
-        x = np.vectorize(int, otypes=[object])(x)
-    ys = [W["embedding"].dot(t) if "embedding" in W else t for t in x]
-    for l in range(model.depth):
-        new = []
-        for i in range(model.n_tokens):
-            acc = ys[i].copy() if model.residual else np.zeros(model.width, dtype=dtype)
-            for j in range(model.n_tokens):
-                for h in range(model.heads):
-                    score = W["query"][l, h].dot(ys[i]).dot(W["key"][l, h].dot(ys[j]))
-                    acc = acc + score * W["output"][l, h].dot(W["value"][l, h].dot(ys[j]))
-            new.append(acc)
-        ys = new
-    return W["readout"].dot(ys[0])
-
-
-# -- the depth-1 formula and the upper bound ------------------------------------------------------
+# -- the rank upper bound and separation_rank ----------------------------------------------------
 
 DEPTH1_CASES = [
     # (n_tokens, width, heads, input_dim, residual, partition)
     (4, 1, 1, None, False, ((0, 1), (2, 3))),
     (4, 2, 1, None, False, ((0, 1), (2, 3))),
-    (4, 3, 1, None, False, ((0, 1), (2, 3))),
     (4, 4, 2, None, False, ((0, 1), (2, 3))),
     (5, 5, 1, None, True, ((0, 3), (1, 2, 4))),
     (3, 4, 4, None, False, ((0,), (1, 2))),         # a single token on the read-out side
@@ -65,77 +36,57 @@ DEPTH1_CASES = [
 
 
 @pytest.mark.parametrize("n_tokens, width, heads, input_dim, residual, partition", DEPTH1_CASES)
-def test_depth1_separation_rank_is_embedding_rank_plus_one(n_tokens, width, heads, input_dim, residual, partition):
+def test_depth1_separation_rank_is_certified_at_embedding_rank_plus_one(n_tokens, width, heads, input_dim, residual,
+                                                                        partition):
+    # The network now has an upper bound (issue 10), which equals the depth-1 formula at L = 1: small
+    # cases are certified instead of saturated.
     model = SelfAttention(n_tokens, width, 1, heads=heads, input_dim=input_dim, residual=residual, seed=3)
     expected = bounds.self_attention_depth1_rank(width, input_dim)
-    # A grid matrix with more samples than the formula: its exact rank must stop at the formula.
-    F = sampled_grid_matrix(model, partition, expected + 4, seed=1)
-    assert exact_rank(F) == expected
+    assert model.rank_upper_bound(partition) == expected
     result = separation_rank(model, partition, seed=2)
-    assert (result.rank, result.saturated) == (expected, True)
+    assert result.rank == expected and result.certified and result.status == "certified"
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
-def test_width_one_rank_is_degree_plus_one_over_two(depth):
-    # d_x = 1: f = c x_0 (s_I + s_J)^D with D = (3^L - 1)/2, whose binomial expansion has D + 1
-    # independent terms, so the separation rank is D + 1 = (3^L + 1)/2 (chapter 6, exercise).
-    model = SelfAttention(4, 1, depth, seed=5)
-    expected = (bounds.self_attention_degree(depth) + 1) // 2
+def test_width_one_rank_is_certified_at_degree_plus_one_over_two(depth):
+    # d_x = 1: f = c x_0 (s_I + s_J)^D, D = (3^L - 1)/2, has separation rank D + 1 (chapter 6, exercise).
+    result = separation_rank(SelfAttention(4, 1, depth, seed=5), ((0, 1), (2, 3)))
+    assert result.rank == (bounds.self_attention_degree(depth) + 1) // 2 and result.certified
+
+
+@pytest.mark.parametrize("width, depth, heads, input_dim, residual", [
+    (2, 2, 1, None, False), (4, 2, 2, 3, True), (6, 3, 3, 2, False), (1, 3, 1, None, True), (5, 1, 5, None, False)])
+def test_rank_upper_bound_is_the_bounds_function_for_every_partition(width, depth, heads, input_dim, residual):
+    model = SelfAttention(4, width, depth, heads=heads, input_dim=input_dim, residual=residual)
+    expected = bounds.self_attention_rank_upper_bound(width, depth, input_dim, residual)
+    for partition in (((0,), (1, 2, 3)), ((1, 2), (0, 3)), ((0, 1, 2), (3,))):
+        assert model.rank_upper_bound(partition) == expected
+    with pytest.raises(ValueError, match="partition must cover all 4 positions"):
+        model.rank_upper_bound(((0,), (1,)))
+
+
+def test_the_softmax_variant_has_no_upper_bound():
+    assert SelfAttention(3, 4, 2, softmax=True).rank_upper_bound(((0,), (1, 2))) is None
+
+
+def test_separation_rank_no_longer_needs_a_hand_computed_cap():
+    # Chapter 6 used to pass max_rank = U + 1; the model's own bound now stops the growth at U.
+    model = SelfAttention(4, 3, 2, seed=0)
     result = separation_rank(model, ((0, 1), (2, 3)))
-    assert (result.rank, result.saturated) == (expected, True)
-    assert bounds.self_attention_rank_upper_bound(1, depth) == expected
-
-
-@pytest.mark.parametrize("n_tokens, width, depth, heads, input_dim, residual, partition", [
-    (4, 2, 2, 1, None, False, ((0, 1), (2, 3))),
-    (4, 3, 2, 1, None, False, ((0, 1), (2, 3))),
-    (4, 4, 2, 2, None, False, ((0, 1), (2, 3))),
-    (4, 4, 2, 4, None, False, ((0, 2), (1, 3))),
-    (5, 3, 2, 1, None, True, ((0, 1), (2, 3, 4))),
-    (4, 2, 3, 1, None, False, ((0, 1), (2, 3))),
-    (4, 2, 3, 2, None, True, ((0,), (1, 2, 3))),
-    (4, 6, 2, 3, 2, False, ((0, 1), (2, 3))),
-    (4, 6, 3, 1, 2, False, ((2, 3), (0, 1))),
-])
-def test_rank_never_exceeds_the_upper_bound(n_tokens, width, depth, heads, input_dim, residual, partition):
-    model = SelfAttention(n_tokens, width, depth, heads=heads, input_dim=input_dim, residual=residual, seed=7)
-    bound = bounds.self_attention_rank_upper_bound(width, depth, input_dim, residual)
-    F = sampled_grid_matrix(model, partition, bound + 8, seed=4)
-    assert exact_rank(F) <= bound
-
-
-def test_upper_bound_equals_depth1_formula_at_depth_one():
-    for width, input_dim in itertools.product(range(1, 9), [None, 1, 2, 5]):
-        for residual in (False, True):
-            assert (bounds.self_attention_rank_upper_bound(width, 1, input_dim, residual)
-                    == bounds.self_attention_depth1_rank(width, input_dim))
-
-
-def test_upper_bound_depends_on_width_only_through_embedding_rank():
-    for depth in (1, 2, 3):
-        for r in (1, 2, 3):
-            assert bounds.self_attention_rank_upper_bound(9, depth, input_dim=r) == \
-                bounds.self_attention_rank_upper_bound(r, depth)
-
-
-def test_embedding_caps_the_rank_at_the_bound_of_its_rank():
-    wide = SelfAttention(4, 6, 2, input_dim=2, seed=1)
-    result = separation_rank(wide, ((0, 1), (2, 3)))
-    assert result.saturated
-    assert result.rank <= bounds.self_attention_rank_upper_bound(2, 2)
-    unconstrained = separation_rank(SelfAttention(4, 6, 2, seed=1), ((0, 1), (2, 3)), max_rank=64)
-    assert unconstrained.rank > bounds.self_attention_rank_upper_bound(2, 2)
+    assert result.upper_bound == bounds.self_attention_rank_upper_bound(3, 2)
+    assert result.rank <= result.upper_bound and result.samples <= result.upper_bound
 
 
 # -- arithmetic: float vs exact, mod p vs big integers, fast block vs pairs -------------------------
 
-@pytest.mark.parametrize("width, depth", [(2, 1), (3, 1), (2, 2), (3, 2)])
-def test_exact_and_float_ranks_agree_at_small_depth(width, depth):
+@pytest.mark.parametrize("width, depth", [(2, 1), (3, 1), (1, 1), (1, 2)])
+def test_exact_and_float_ranks_both_equal_the_theorem(width, depth):
+    # Where a formula gives the generic rank (depth 1; width 1), generic float and exact weights reach it.
     model = SelfAttention(4, width, depth, seed=0)
+    expected = bounds.self_attention_depth1_rank(width) if depth == 1 else (3**depth + 1) // 2
     exact = separation_rank(model, ((0, 1), (2, 3)))
     approx = separation_rank(model, ((0, 1), (2, 3)), exact=False)
-    assert exact.saturated and approx.saturated
-    assert exact.rank == approx.rank
+    assert exact.rank == approx.rank == expected and exact.certified and not approx.is_value
 
 
 @pytest.mark.parametrize("p", [SMALL_PRIME, DEFAULT_PRIME])
@@ -145,7 +96,7 @@ def test_mod_p_evaluation_matches_big_integer_evaluation(p, heads, input_dim, re
     rng = np.random.default_rng(0)
     X = rng.integers(0, p, size=(4, 3, model.input_dim))
     weights = model.weights(p)
-    expected = [reference_output(model, x, weights, p) % p for x in X]
+    expected = [reference_attention(model, x, weights, exact=True) % p for x in X]
     assert all(isinstance(v, int) for v in expected)
     assert model.evaluate(X, p=p).tolist() == expected
 
@@ -153,7 +104,7 @@ def test_mod_p_evaluation_matches_big_integer_evaluation(p, heads, input_dim, re
 def test_float_evaluation_matches_reference():
     model = SelfAttention(4, 4, 3, heads=2, input_dim=3, residual=True, seed=2)
     X = np.random.default_rng(1).standard_normal((3, 4, 3))
-    expected = [reference_output(model, x, model.weights(), None) for x in X]
+    expected = [reference_attention(model, x, model.weights(), exact=False) for x in X]
     np.testing.assert_allclose(model.evaluate(X), expected, rtol=1e-10)
 
 
@@ -171,7 +122,7 @@ def test_heads_split_the_width_into_blocks():
     np.testing.assert_allclose(model.evaluate(X), manual, rtol=1e-12)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12)
 @given(n_tokens=st.integers(2, 5), width=st.sampled_from([1, 2, 3, 4]), depth=st.integers(1, 3),
        input_dim=st.sampled_from([None, 1, 3]), residual=st.booleans(), seed=st.integers(0, 100), data=st.data())
 def test_fast_grid_block_matches_pairwise_evaluation(n_tokens, width, depth, input_dim, residual, seed, data):
@@ -195,18 +146,6 @@ def test_fast_grid_block_spans_several_chunks():
     xr, xc = rng.integers(0, SMALL_PRIME, (300, 2, 2)), rng.integers(0, SMALL_PRIME, (70, 2, 2))
     np.testing.assert_array_equal(model.grid_matrix_block(xr, xc, ((0, 1), (2, 3)), p=SMALL_PRIME),
                                   pairwise_grid_matrix_block(model, xr, xc, ((0, 1), (2, 3)), SMALL_PRIME))
-
-
-@pytest.mark.parametrize("depth", [1, 2, 3])
-def test_output_is_homogeneous_of_degree_three_to_the_depth(depth):
-    # f(t x) = t^(3^L) f(x) exactly, checked mod p.
-    model = SelfAttention(3, 2, depth, seed=1)
-    X = np.random.default_rng(3).integers(0, DEFAULT_PRIME, (6, 3, 2))
-    t = 12345
-    lhs = model.evaluate((X * t) % DEFAULT_PRIME, p=DEFAULT_PRIME)
-    factor = pow(t, bounds.self_attention_degree(depth), DEFAULT_PRIME)
-    rhs = [(int(v) * factor) % DEFAULT_PRIME for v in model.evaluate(X, p=DEFAULT_PRIME)]
-    assert lhs.tolist() == rhs
 
 
 # -- the embedding, the protocol, the softmax variant ---------------------------------------------
@@ -280,18 +219,16 @@ def test_inputs_of_the_wrong_shape_are_rejected():
         model.evaluate(np.zeros((1, 4, 2)), p=DEFAULT_PRIME)
 
 
-def test_bounds_reject_bad_arguments():
-    with pytest.raises(ValueError, match="depth must be at least 1"):
-        bounds.self_attention_rank_upper_bound(3, 0)
-    with pytest.raises(ValueError, match="input_dim must be at least 1"):
-        bounds.self_attention_depth1_rank(3, 0)
-    with pytest.raises(TypeError, match="residual must be a bool"):
-        bounds.self_attention_rank_upper_bound(3, 1, residual=None)
-    with pytest.raises(ValueError, match="width must be at least 1"):
-        bounds.depth_efficiency_threshold(0)
-    assert bounds.depth_efficiency_threshold(27) == pytest.approx(3.0)
-
-
 def test_repr_names_the_architecture():
     assert repr(SelfAttention(4, 6, 2, heads=3, input_dim=2, residual=True, seed=1)) == \
         "SelfAttention(n_tokens=4, width=6, depth=2, heads=3, input_dim=2, residual=True, seed=1)"
+
+
+def test_float_weights_are_gaussian_with_variance_one_over_fan_in():
+    # Query, key, value, read-out: fan-in d_x; embedding: fan-in M; output: further divided by N.
+    model = SelfAttention(5, 64, 2, heads=4, input_dim=48, seed=0)
+    w = model.weights()
+    for name, scale in [("query", 64), ("key", 64), ("value", 64), ("embedding", 48), ("output", 64 * 5)]:
+        assert abs(w[name].std() * np.sqrt(scale) - 1) < 0.05 and abs(w[name].mean() * np.sqrt(scale)) < 0.05
+    assert abs(np.mean(w["readout"])) < 0.1
+    assert not np.allclose(w["embedding"].T @ w["embedding"], np.eye(48) * 64 / 48, atol=0.1)  # not orthogonal
