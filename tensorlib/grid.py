@@ -20,7 +20,7 @@ import numpy as np
 
 from .checks import check_bool, check_int, check_seed
 from .fields import DEFAULT_PRIME, Field, validate_prime
-from .models import check_values, evaluate_model, validate_inputs, validate_model
+from .models import as_array, check_values, evaluate_model, validate_inputs, validate_model
 from .partitions import Partition, validate_partition
 
 __all__ = ["GRID_MEMORY_BUDGET", "check_dense_size", "resolve_prime", "grid_tensor", "sampled_grid_matrix",
@@ -95,7 +95,10 @@ def grid_tensor(
     memory_budget = check_int(memory_budget, "memory_budget", 1)
     if p is not None:
         p = validate_prime(p, "p")
-    t = np.asarray(templates)
+    if isinstance(templates, np.ma.MaskedArray):
+        raise TypeError("templates is a masked array; tensorlib would ignore its mask: pass templates.filled(value) "
+                        "or the unmasked data explicitly")
+    t = as_array(templates)  # Python ints of 2**63 or more stay exact
     if t.ndim != 2 or t.shape[0] < 1:
         raise ValueError(f"templates must have shape (K, input_dim) with K >= 1, got {t.shape}")
     if hasattr(f, "n_inputs"):

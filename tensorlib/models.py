@@ -71,7 +71,7 @@ def validate_inputs(X: object, n_inputs: int, input_dim: int, p: Optional[int] =
     if isinstance(X, np.ma.MaskedArray):
         raise TypeError(f"{name} is a masked array; tensorlib would ignore its mask: pass {name}.filled(value) "
                         "or the unmasked data explicitly")
-    a = np.asarray(X)
+    a = as_array(X)
     if a.dtype == object:
         a = _object_integers(a, name, p)
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
@@ -91,13 +91,32 @@ def validate_inputs(X: object, n_inputs: int, input_dim: int, p: Optional[int] =
     return Field(p).asarray(a)
 
 
+def _is_int(v: object) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def as_array(X: object) -> np.ndarray:
+    """``np.asarray(X)``, but a nested list of Python ints stays exact: numpy reads a list mixing ints of
+    2**63 or more with smaller ones as float64, which would round them (an object array keeps them)."""
+    a = np.asarray(X)
+    if a.dtype.kind == "f" and not isinstance(X, np.ndarray):
+        exact = np.array(X, dtype=object)
+        if exact.shape == a.shape and exact.size and all(_is_int(v) for v in exact.ravel()):
+            return exact
+    return a
+
+
 def _object_integers(a: np.ndarray, name: str, p: Optional[int]) -> np.ndarray:
     """An object array of Python ints (e.g. values of 2**63 or more): reduce mod p, or convert to float64."""
     flat = a.ravel()
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in flat):
+    if not all(_is_int(v) for v in flat):
         raise TypeError(f"{name} must be a numeric array, got dtype object (ragged, or mixed types?)")
     if p is None:
-        return np.array([float(v) for v in flat], dtype=np.float64).reshape(a.shape)
+        try:
+            return np.array([float(v) for v in flat], dtype=np.float64).reshape(a.shape)
+        except OverflowError:
+            raise ValueError(f"{name} holds an integer too large for float64 (above about 1.8e308); "
+                             "pass p for exact arithmetic mod p") from None
     return np.array([int(v) % p for v in flat], dtype=np.int64).reshape(a.shape)
 
 
@@ -137,7 +156,7 @@ def check_values(out: Any, shape: tuple, p: Optional[int], source: str) -> np.nd
     """
     if isinstance(out, np.ma.MaskedArray):
         raise TypeError(f"{source} returned a masked array; return plain values")
-    out = np.asarray(out)
+    out = as_array(out)
     if out.shape != tuple(shape):
         raise ValueError(f"{source} returned shape {out.shape}; the protocol asks for shape {tuple(shape)}")
     if p is None:

@@ -103,7 +103,9 @@ def tensor_train_rank_upper_bound(bond_ranks: object, partition: object, mode_di
     :math:`[\![\mathcal A]\!]_{I,J}` by the product of the dimensions it cuts (the min-cut bound of
     Levine, Yakira, Cohen & Shashua, ICLR 2018). On a chain the cheapest cut is found by a dynamic
     program over which side each node goes to. For a contiguous cut, :math:`I = \{0,\dots,k-1\}`,
-    it gives :math:`\min(r_k, \prod_{i<k} M_i, \prod_{i\ge k} M_i)`, Oseledets' unfolding bound.
+    it is at most :math:`\min(r_k, \prod_{i<k} M_i, \prod_{i\ge k} M_i)`, Oseledets' unfolding bound,
+    and equals :math:`r_k` when the ranks are feasible (:math:`r_k \le r_{k-1} M_{k-1}` and
+    :math:`r_k \le M_k r_{k+1}`); otherwise it can be smaller (``bond_ranks=[1, 5, 2]``, M = 3, k = 2: 3).
 
     Parameters
     ----------

@@ -149,7 +149,7 @@ class RAC(Network):
 
         For a cut of the sequence into a prefix and a suffix of e steps (the Start--End partition is
         e = T/2), :func:`tensorlib.bounds.rac.rac_cut_upper_bound` (*our own derivation*): R for a
-        shallow RAC (the tensor-train bond), :math:`Rinom{R+e-1}{e}` at depth 2. A shallow RAC is
+        shallow RAC (the tensor-train bond), :math:`R\binom{R+e-1}{e}` at depth 2. A shallow RAC is
         also multilinear, so its bound is at most :math:`M^{\min(|I|,|J|)}` for every partition.
         Deep RACs cut anywhere else get None.
         """
