@@ -339,3 +339,16 @@ def test_the_time_limit_is_for_the_students_cells_the_chapters_own_cells_get_the
                                out=tmp_path / "grades.csv", timeout=1, chapter_timeout=30, log=lambda line: None)
     assert [(g.exercise, g.status) for g in grades] == [("9.1", "correct"), ("9.2", "timeout"), ("9.3", "correct")]
     assert grades[1].feedback.startswith("cell 8 ran longer than 1 s and was stopped.")
+
+
+def test_a_kernel_that_dies_costs_the_exercises_after_it(course, tmp_path):
+    root, _ = course
+    synth = make_student_version(synthetic_master())
+    _write(with_answers(synth, synthetic_master(), replace={1: "answer_9_2 = None\nimport os\nos._exit(3)"}),
+           tmp_path / "subs" / "kim" / SYNTH)
+    (tmp_path / "handout").mkdir()
+    shutil.copyfile(root / "handout" / SYNTH, tmp_path / "handout" / SYNTH)
+    grades = grade_submissions(tmp_path / "subs", tmp_path / "handout", masters=root / "masters",
+                               out=tmp_path / "grades.csv", timeout=TIMEOUT, log=lambda line: None)
+    assert [(g.exercise, g.status) for g in grades] == [("9.1", "correct"), ("9.2", "error"), ("9.3", "error")]
+    assert grades[2].feedback == "its check did not run: the kernel died in cell 7, so the cells after it did not run."

@@ -29,7 +29,6 @@ class CellOutcome:
     stdout: str = ""
     error: Optional[str] = None  # "ZeroDivisionError: division by zero"
     timed_out: bool = False
-    ran: bool = False
     limit: Optional[int] = None  # the cell's time limit, in seconds
 
 
@@ -40,7 +39,6 @@ class Run:
     cells: Dict[int, CellOutcome] = field(default_factory=dict)
     stopped: Optional[str] = None  # None if every cell ran, else why not
     stopped_status: str = "error"  # how the exercises that did not run are graded: "timeout" or "error"
-    notebook: Any = None
 
 
 class _GradingClient(nbclient.NotebookClient):
@@ -63,7 +61,7 @@ class _GradingClient(nbclient.NotebookClient):
 
 
 def _outcome(cell: Any) -> CellOutcome:
-    outcome = CellOutcome(ran=cell.get("execution_count") is not None or bool(cell.get("outputs")))
+    outcome = CellOutcome()
     for output in cell.get("outputs", []):
         if output.get("output_type") == "stream" and output.get("name") == "stdout":
             outcome.stdout += output.get("text", "")
@@ -105,7 +103,7 @@ def run_notebook(notebook: Any, workdir: Path, *, timeout: int, limits: Optional
         error_on_timeout={"ename": "TimeoutError", "evalue": "the cell ran past its time limit", "traceback": []},
         raise_on_iopub_timeout=True, iopub_timeout=min(max(timeout, _SETTLE_SECONDS[0]), _SETTLE_SECONDS[1]),
         shutdown_kernel="immediate", record_timing=False, resources={"metadata": {"path": str(workdir)}})
-    run = Run(notebook=notebook)
+    run = Run()
     try:
         client.execute()
     except CellTimeoutError:
@@ -115,15 +113,12 @@ def run_notebook(notebook: Any, workdir: Path, *, timeout: int, limits: Optional
                        f"so the cells after it did not run")
     except DeadKernelError:
         run.stopped = f"the kernel died in cell {(client.current or 0) + 1}, so the cells after it did not run"
-    except nbclient.exceptions.CellExecutionError as error:  # not expected with allow_errors, but be safe
-        run.stopped = f"the run stopped in cell {(client.current or 0) + 1}: {str(error).splitlines()[-1]}"
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code":
             run.cells[index] = _outcome(cell)
             run.cells[index].limit = limit_of[index]
     for index in client.timed_out:
         run.cells[index].timed_out = True
-        run.cells[index].ran = True
         if run.cells[index].error and run.cells[index].error.startswith("KeyboardInterrupt"):
             run.cells[index].error = None  # the interrupt was ours
     return run
