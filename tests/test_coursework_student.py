@@ -146,6 +146,8 @@ def test_synthetic_check_cells_have_no_hidden_line_left():
     (f'{HIDDEN_BEGIN}\n_ = check("9.9", x, 3)\n{HIDDEN_END}', "no check(...) call"),
     ('_ = check(exercise_name, x, 3)', "must name its exercise with a string literal"),
     ('_ = check("9.9", x, 3)\n_ = check("9.8", y, 4)', "calls for exercises ['9.8', '9.9']"),
+    ('_ = check("9.9", x, 3)', "gives its expected value outside '### BEGIN HIDDEN TESTS'"),
+    (f'_ = check("9.9", x, kind=int,\n    expected=y)\n{HIDDEN_BEGIN}\ny = 3\n{HIDDEN_END}', "gives its expected value outside"),
 ])
 def test_malformed_check_cell_is_refused_with_its_location(source, message):
     nb = synthetic_master(tagged(new_code_cell(source), "check"))

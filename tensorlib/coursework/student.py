@@ -34,9 +34,11 @@ from .conventions import (
     END_SOLUTION_LINE,
     SOLUTION_TAG,
     cell_label,
+    check_calls,
     exercise_of,
     has_code,
     has_markers,
+    keyword,
     parses,
     source,
     strip_block,
@@ -70,8 +72,9 @@ def student_check_source(text: str, where: str) -> str:
     Raises
     ------
     ValueError
-        If the hidden-test markers are unbalanced, or if what is left does not parse or no longer
-        calls ``check`` for the cell's exercise (a hidden block that cut a call in half).
+        If the hidden-test markers are unbalanced, or if what is left does not parse, no longer
+        calls ``check`` for the cell's exercise (a hidden block that cut a call in half), or still
+        passes ``check`` an expected value (which students would see).
     """
     student, _ = strip_block(text, BEGIN_HIDDEN_LINE, END_HIDDEN_LINE, (BEGIN_HIDDEN, END_HIDDEN), where)
     if parses(text) is None:
@@ -81,6 +84,10 @@ def student_check_source(text: str, where: str) -> str:
                              f"hide whole statements, or whole arguments one per line")
         if exercise_of(student, f"{where} (student version)") != exercise_of(text, where):
             raise ValueError(f"{where}: without its hidden tests the check cell checks another exercise")
+        if any(keyword(call, "expected", 2) is not None for call in check_calls(student)):
+            raise ValueError(f"{where}: the check gives its expected value outside '{BEGIN_HIDDEN}' ... "
+                             f"'{END_HIDDEN}', so students would see it; move the argument (one per line) "
+                             f"or the statements computing it between the markers")
     return student
 
 
@@ -116,8 +123,8 @@ def make_student_version(notebook: Any, *, name: str = "notebook") -> Any:
         If ``notebook`` is not a notebook.
     ValueError
         If a block of either kind is unbalanced or nested, if nothing is left of an answer cell
-        outside its solution, if a check cell without its hidden tests is not valid Python or no
-        longer checks its exercise, if a cell not tagged ``answer`` (``check``) holds solution
+        outside its solution, if a check cell without its hidden tests is not valid Python, no
+        longer checks its exercise or still gives an expected value, if a cell not tagged ``answer`` (``check``) holds solution
         (hidden-test) markers, or if a ``{solution-start}`` is never closed.
     """
     if not isinstance(name, str):
