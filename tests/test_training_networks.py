@@ -11,8 +11,9 @@ import pytest
 
 import tensorlib as tl
 from tensorlib.networks import RAC, DeepConvAC, ShallowConvAC
-from tensorlib.training import (PairTask, accuracy, data, exact_residues, forward, init_params, params_from_network,
-                                paired_difference, run_trials, summarize, to_network, train)
+from tensorlib.training import (PairTask, accuracy, data, exact_residues, forward, init_params, load_results,
+                                paired_difference, parameter_count, params_from_network, run_trials, summarize,
+                                summary_lines, task_config, to_network, train, write_results)
 
 P = tl.DEFAULT_PRIME
 
@@ -163,3 +164,27 @@ def test_bad_arguments_are_refused():
         train(network, X, y, X, y, batch_size=4, learning_rate=0.0)
     with pytest.raises(ValueError, match="finite"):
         exact_residues(np.array([np.nan]), P)
+
+
+def test_results_files_round_trip_and_the_summary(tmp_path):
+    task = PairTask("local", 8, tuple(data.offset_pairs(8, 1)), max_defects=2)
+    networks = {"a": DeepConvAC(8, 2, [2, 2, 2])}
+    records = run_trials(task, networks, [0, 1], n_train=128, n_test=64, epochs=1, keep_params=True)
+    assert all(set(r["params"]) == {"conv", "output"} for r in records)
+    plain = [{k: v for k, v in r.items() if k != "params"} for r in records]
+    path = write_results("demo", {"task": task_config(task)}, plain, directory=tmp_path)
+    loaded = load_results("demo", directory=tmp_path)
+    assert path == tmp_path / "demo.json" and loaded["records"] == plain
+    assert loaded["config"]["task"]["pairs"] == [list(p) for p in task.pairs]
+    assert set(loaded["versions"]) == {"python", "numpy", "jax", "optax"}
+    (line,) = summary_lines(plain)
+    assert line.startswith("task=local  network=a") and "(n=2)" in line
+    with pytest.raises(FileNotFoundError, match="experiments/missing.py"):
+        load_results("missing", directory=tmp_path)
+
+
+def test_parameter_count_is_the_total_size_of_the_weights():
+    # unshared window-2 ConvAC: N M r_0 + sum_l (N / 2^l) r_(l-1) r_l + r_(L-1) (COLT 2016, section 2)
+    assert parameter_count(DeepConvAC(16, 2, [6, 6, 4, 4])) == 16 * 2 * 6 + 8 * 6 * 6 + 4 * 6 * 4 + 2 * 4 * 4 + 4
+    # RAC: L R^2 (recurrent) + R M + (L - 1) R^2 (input) + R (output)
+    assert parameter_count(RAC(8, 2, 5, depth=2)) == 2 * 25 + 5 * 2 + 25 + 5

@@ -19,8 +19,8 @@ from typing import Any
 
 from .data import (mirror_order, mirror_pairs, neighbour_pairs, offset_pairs, one_hot, pair_indicator_rank,
                    pair_task, split_pairs, square_order)
-from .experiment import (RESULTS_DIR, PairTask, load_results, paired_difference, run_trials, summarize, task_config,
-                         write_results)
+from .experiment import (RESULTS_DIR, PairTask, load_results, paired_difference, parameter_count, run_trials, summarize,
+                         summary_lines, task_config, write_results)
 
 _LAZY = {
     "init_params": "networks", "params_from_network": "networks", "to_network": "networks", "forward": "networks",
@@ -29,8 +29,8 @@ _LAZY = {
 
 __all__ = ["PairTask", "RESULTS_DIR", "TrainResult", "accuracy", "exact_residues", "forward", "init_params",
            "load_results", "mirror_order", "mirror_pairs", "neighbour_pairs", "offset_pairs", "one_hot",
-           "pair_indicator_rank", "pair_task", "paired_difference", "params_from_network", "run_trials",
-           "split_pairs", "square_order", "summarize", "task_config", "to_network", "train", "write_results"]
+           "pair_indicator_rank", "pair_task", "paired_difference", "parameter_count", "params_from_network", "run_trials",
+           "split_pairs", "square_order", "summarize", "summary_lines", "task_config", "to_network", "train", "write_results"]
 
 
 def __getattr__(name: str) -> Any:

@@ -26,7 +26,7 @@ from ..checks import check_int
 from .data import one_hot, pair_task
 
 __all__ = ["PairTask", "run_trials", "summarize", "paired_difference", "write_results", "load_results",
-           "task_config", "RESULTS_DIR"]
+           "parameter_count", "summary_lines", "task_config", "RESULTS_DIR"]
 
 #: Where the experiment scripts write their results: ``experiments/results`` of the repository.
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "experiments" / "results"
@@ -54,12 +54,13 @@ class PairTask:
 
 def run_trials(task: PairTask, networks: Mapping[str, Any], seeds: Sequence[int], *, n_train: int, n_test: int,
                epochs: int, batch_size: int = 64, learning_rate: float = 1e-2,
-               extra: Optional[Mapping[str, Any]] = None) -> List[Dict[str, Any]]:
+               extra: Optional[Mapping[str, Any]] = None, keep_params: bool = False) -> List[Dict[str, Any]]:
     """Train every network on ``task`` once per seed; one record (a dict) per trial.
 
     Each record holds the task, the network's name, the seed, the final train and test accuracies,
     the test accuracy after every epoch, and the items of ``extra`` (e.g. the sequence length).
-    Accuracies are fractions of whole counts, stored to 6 decimals.
+    Accuracies are fractions of whole counts, stored to 6 decimals. With ``keep_params`` a record
+    also holds the trained weights under ``"params"`` (not JSON data: leave it out of a results file).
     """
     from .fit import train   # JAX is imported here, not when the records are only read
 
@@ -75,6 +76,8 @@ def run_trials(task: PairTask, networks: Mapping[str, Any], seeds: Sequence[int]
                             "train_accuracy": round(result.train_accuracy, 6),
                             "test_accuracy": round(result.test_accuracy, 6),
                             "test_curve": [round(a, 6) for a in result.test_curve]})
+            if keep_params:
+                records[-1]["params"] = result.params
     return records
 
 
@@ -136,6 +139,27 @@ def load_results(name: str, directory: Optional[Path] = None) -> Dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run experiments/{name}.py first")
     return json.loads(path.read_text())
+
+
+def summary_lines(records: Sequence[Mapping[str, Any]], keys: Sequence[str] = ("task", "network")) -> List[str]:
+    """One line per group of records (grouped by ``keys``, in order of appearance): mean +- std of the test accuracy."""
+    groups: Dict[Tuple[Any, ...], None] = {}
+    for r in records:
+        groups.setdefault(tuple(r[k] for k in keys), None)
+    lines = []
+    for group in groups:
+        stats = summarize(records, **dict(zip(keys, group)))
+        label = "  ".join(f"{k}={v}" for k, v in zip(keys, group))
+        lines.append(f"{label:<50} test accuracy {stats['mean']:.3f} +- {stats['std']:.3f} (n={stats['n']})")
+    return lines
+
+
+def parameter_count(network: Any) -> int:
+    """The number of weights of a tensorlib network: the total size of the arrays in ``network.weights()``."""
+    total = 0
+    for value in network.weights().values():
+        total += sum(int(np.size(v)) for v in value) if isinstance(value, list) else int(np.size(value))
+    return total
 
 
 def task_config(task: PairTask) -> Dict[str, Any]:

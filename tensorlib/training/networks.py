@@ -59,15 +59,19 @@ def params_from_network(network: Network, dtype: Any = jnp.float32) -> Params:
 def init_params(network: Network, seed: int = 0, spread: float = 0.5, dtype: Any = jnp.float32) -> Params:
     r"""Fresh params for training, drawn from a density: a network that starts near a constant function.
 
-    Every matrix (a convolution, :math:`W^{H,l}`, :math:`W^{I,l}`) has i.i.d. entries
-    :math:`(1 + \sigma\varepsilon)/\text{fan-in}` with :math:`\varepsilon` standard normal and
-    :math:`\sigma` = ``spread``; the output vector has i.i.d. entries
-    :math:`\varepsilon/\sqrt{\text{fan-in}}`. With mean-one matrices every channel of every hidden
-    state starts close to the same positive value whatever the input, so the initial network is
-    nearly constant and the gradient of each weight sees the interactions between the inputs it
-    multiplies at first order. With zero-mean weights a product of many random factors has a random
-    sign whatever the input, and in our runs training then stayed at chance. The draw has a
-    density, so the initial weights are generic.
+    A ConvAC's convolutions have i.i.d. entries :math:`(1 + \sigma\varepsilon)/\text{fan-in}`, with
+    :math:`\varepsilon` standard normal and :math:`\sigma` = ``spread``, and its output vector has
+    i.i.d. entries :math:`\varepsilon/\sqrt{\text{fan-in}}`. With these mean-one matrices every
+    channel of every hidden state starts close to the same positive value whatever the input, so the
+    initial network is nearly constant and the gradient of each weight sees the interactions between
+    the inputs it multiplies at first order. With zero-mean weights a product of many random factors
+    has a random sign whatever the input, and in our runs training then stayed at chance.
+
+    A RAC keeps its memory through the recurrent matrices, which an averaging matrix would erase:
+    :math:`W^{H,1}` and :math:`W^{I,l}` for :math:`l \ge 2` are :math:`I + \sigma\varepsilon/\sqrt R`
+    (near the identity), while :math:`W^{I,1}` and :math:`W^{H,l}` for :math:`l \ge 2` are mean-one as
+    above (so a deeper layer starts by passing the layer below through). Every draw has a density,
+    so the initial weights are generic.
 
     The shapes are those of ``network.weights()``; the values come from
     ``numpy.random.default_rng(seed)`` alone, so a run is reproducible whatever the network's own
@@ -78,12 +82,12 @@ def init_params(network: Network, seed: int = 0, spread: float = 0.5, dtype: Any
     rng = np.random.default_rng(check_seed(seed))
     recurrent = isinstance(network, RAC)
 
-    def draw(w: np.ndarray, recurrent_matrix: bool = False) -> jnp.ndarray:
+    def draw(w: np.ndarray, near_identity: bool = False) -> jnp.ndarray:
         shape = np.shape(w)
         noise = rng.standard_normal(shape)
         if len(shape) == 1:
             return jnp.asarray(noise / np.sqrt(shape[0]), dtype=dtype)
-        if recurrent_matrix:
+        if near_identity:
             return jnp.asarray(np.eye(shape[0]) + spread * noise / np.sqrt(shape[0]), dtype=dtype)
         fan_in = shape[-1] if recurrent else shape[-2]
         return jnp.asarray((1.0 + spread * noise) / fan_in, dtype=dtype)
