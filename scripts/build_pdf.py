@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import html
 import re
 import shutil
@@ -125,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the existing singlehtml build")
     parser.add_argument("--stored-outputs", action="store_true",
                         help="render the committed outputs instead of executing the chapters")
+    parser.add_argument("--if-stale", action="store_true",
+                        help="print only if the singlehtml page changed since the last print")
     args = parser.parse_args(argv)
     output = args.output or args.path_output / "_build" / "pdf" / "book.pdf"
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -134,7 +137,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         singlehtml = singlehtml_build(args.path_output, args.stored_outputs)
     built = time.perf_counter()
+    # singlehtml rewrites its page on every build, so compare contents, not times.
+    root = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["root"]
+    digest = hashlib.sha256()
+    for source in (singlehtml / f"{Path(root).with_suffix('')}.html",
+                   singlehtml / "_static" / "book.css"):
+        digest.update(source.read_bytes() if source.exists() else b"")
+    stamp = output.with_suffix(".sources.sha256")
+    if (args.if_stale and output.exists() and stamp.exists()
+            and stamp.read_text().strip() == digest.hexdigest()):
+        print(f"up to date: {output}")
+        return 0
     print_pdf(print_copy(singlehtml, config), output)
+    stamp.write_text(digest.hexdigest() + "\n")
     pages = ""
     if shutil.which("pdfinfo"):
         info = subprocess.run(["pdfinfo", str(output)], capture_output=True, text=True).stdout

@@ -98,6 +98,6 @@ def pdf_file() -> Path:
         return given
     require_chromium()
     with _build_lock():
-        _run([sys.executable, "scripts/build_pdf.py", "--stored-outputs",
+        _run([sys.executable, "scripts/build_pdf.py", "--stored-outputs", "--if-stale",
               "--path-output", str(TEST_BUILD)], "building the PDF from the committed outputs")
     return TEST_BUILD / "_build" / "pdf" / "book.pdf"
