@@ -15,8 +15,8 @@ other cell and output stays byte-identical):
    glue when myst-nb is installed and a plain display otherwise.
 
 The script is idempotent; ``--check`` writes nothing and exits 1 if a notebook is out of date.
-The pinned packages are tensorlib's own dependencies (``pyproject.toml``) and every third-party
-package a chapter imports, each with its version from ``requirements.txt``.
+A chapter's setup cell pins tensorlib's own dependencies (``pyproject.toml``) and every
+third-party package that chapter imports, each with its version from ``requirements.txt``.
 """
 
 from __future__ import annotations
@@ -107,10 +107,10 @@ def _imported_modules(notebooks: Iterable[nbformat.NotebookNode]) -> set[str]:
 
 
 def requirements(notebooks: Iterable[nbformat.NotebookNode], root: Path = ROOT) -> list[str]:
-    """The pinned requirements the setup cell installs, sorted, without tensorlib itself.
+    """The pinned requirements a setup cell installs, sorted, without tensorlib itself.
 
     tensorlib's runtime dependencies from ``pyproject.toml`` plus the distribution of every
-    third-party module the chapters import (the standard library and the kernel's own modules
+    third-party module the given notebooks import (the standard library and the kernel's own modules
     excepted), each pinned as in ``requirements.txt``. A chapter import that requirements.txt
     does not pin is an error: the Colab cell could not install a tested version of it.
     """
@@ -177,20 +177,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="write nothing; exit 1 if a notebook is out of date")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
-    notebooks = {path: nbformat.read(path, as_version=4) for path in paths}
-    source = setup_source(notebooks.values())
-    stale = []
-    for path, nb in notebooks.items():
-        if sync(nb, source):
+    stale, failed = [], []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)  # read right before writing: others edit chapters
+        try:
+            changed = sync(nb, setup_source([nb]))
+        except ValueError as error:
+            failed.append(path)
+            print(f"error: {path}: {error}", file=sys.stderr)
+            continue
+        if changed:
             stale.append(path)
             if not args.check:
                 nbformat.write(nb, path)
     verb = "out of date" if args.check else "updated"
     for path in stale:
         print(f"{verb}: {path}")
-    if not stale:
+    if not stale and not failed:
         print(f"{len(paths)} notebooks already in sync")
-    return 1 if args.check and stale else 0
+    return 1 if failed or (args.check and stale) else 0
 
 
 if __name__ == "__main__":
