@@ -28,7 +28,7 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 import numpy as np
 
 from .checks import check_bool, check_int, check_seed
-from .fields import previous_prime
+from .fields import is_prime, previous_prime
 from .grid import fill_block, resolve_prime, sample_side
 from .models import upper_bound_of, validate_model
 from .partitions import validate_partition
@@ -296,14 +296,28 @@ def separation_rank(
     if not (confirm and prime is not None and first.saturated and not first.certified
             and prime >= MIN_SATURATION_PRIME):
         return first
-    # The second prime: fresh samples (a derived seed) and the model's weights for that prime.
-    margin = max(start, first.rank // 8)
-    second = _grow(model, (I, J), previous_prime(prime), (seed, 1), min(cap, first.rank + margin), cap,
-                   upper, budget, tol, progress)
+    # The second prime: fresh samples (a derived seed) and the model's weights for that prime. It starts
+    # a little past the first rank, or where the first run stopped if that is all the budget allows.
+    second_start = min(cap, first.rank + max(start, first.rank // 8))
+    if _bytes_for(second_start) > budget:
+        second_start = first.samples
+    second = _grow(model, (I, J), _confirmation_prime(prime), (seed, 1), second_start, cap, upper, budget, tol,
+                   progress)
     rank = max(first.rank, second.rank)
     return SeparationRank(rank=rank, saturated=first.saturated, exact=True, samples=first.samples, seed=seed,
                           prime=prime, upper_bound=upper, history=first.history, confirmation=second,
                           stopped_by=first.stopped_by)
+
+
+def _confirmation_prime(p: int) -> int:
+    """The prime of the confirmation: the largest below p, or the smallest above it if that is too small."""
+    q = previous_prime(p)
+    if q >= MIN_SATURATION_PRIME:
+        return q
+    q = p + 1
+    while not is_prime(q):
+        q += 1
+    return q
 
 
 def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime: Optional[int],

@@ -323,14 +323,11 @@ def test_a_memory_budget_too_small_for_the_first_step_raises_memory_error_with_t
         separation_rank(InnerProduct(4), ((0,), (1,)), memory_budget=2**20)
 
 
-@pytest.mark.xfail(strict=True, raises=MemoryError,
-                   reason="BUG in tensorlib/separation.py (reported, not fixed here): the confirmation run starts at "
-                          "K = rank + max(start, rank // 8), which may exceed the budget the first run fitted in; "
-                          "_grow then raises MemoryError and the first run's result is lost")
 def test_a_memory_budget_that_fits_the_first_run_does_not_lose_it_in_the_confirmation():
     budget = _STEP_OVERHEAD + 2 * 8 * 16**2  # exactly K = 16
     result = separation_rank(InnerProduct(15), ((0,), (1,)), memory_budget=budget)
-    assert result.rank == 15 and result.saturated and not result.is_value
+    assert result.rank == 15 and result.saturated and result.confirmed and result.is_value
+    assert result.confirmation.samples == 16  # confirmed within the budget the first run fitted in
 
 
 def test_the_default_memory_budget_is_half_the_physical_memory():
@@ -431,3 +428,9 @@ def test_a_product_of_linear_forms_is_certified_separable():
     for partition in (((0,), (1, 2)), ((0, 2), (1,))):
         result = separation_rank(ProductOfLinearForms(3, 2, seed=0), partition)
         assert result.rank == 1 and result.certified
+
+
+def test_the_confirmation_prime_is_never_below_the_saturation_threshold():
+    result = separation_rank(InnerProduct(3), ((0,), (1,)), p=65537, start=4)
+    assert result.confirmation is not None and result.confirmation.prime >= MIN_SATURATION_PRIME
+    assert result.status == "saturated (confirmed)"
