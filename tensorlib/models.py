@@ -183,6 +183,9 @@ def upper_bound_of(model: Any, partition: Any) -> Optional[int]:
     method = getattr(model, "rank_upper_bound", None)
     if method is None:
         return None
+    if not callable(method):
+        raise TypeError(f"{_model_name(model)}.rank_upper_bound must be a method rank_upper_bound(partition) -> int "
+                        f"or None, got {type(method).__name__}")
     bound = method(partition)
     if bound is None:
         return None

@@ -230,3 +230,14 @@ def test_upper_bound_of_reads_the_models_bound():
 def test_upper_bound_of_refuses_bounds_that_are_not_positive_ints(bound, exc, msg):
     with pytest.raises(exc, match=msg):
         upper_bound_of(Bounded(bound), ((0,), (1,)))
+
+
+def test_a_rank_upper_bound_that_is_not_callable_is_refused_naming_the_model():
+    class Model:
+        n_inputs, input_dim, rank_upper_bound = 2, 1, 3
+
+        def evaluate(self, X, p=None):
+            return X[:, 0, 0]
+
+    with pytest.raises(TypeError, match=r"Model.rank_upper_bound must be a method"):
+        upper_bound_of(Model(), ((0,), (1,)))
