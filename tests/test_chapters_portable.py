@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -212,3 +213,22 @@ def test_student_version_runs_without_myst_nb(tmp_path, monkeypatch):
     checks = [output.get("text", "") for cell in nb.cells if "check" in cell.metadata.get("tags", [])
               for output in cell.outputs]
     assert checks and all("not yet answered" in text for text in checks)
+
+
+# --- what the Colab cell installs ---------------------------------------------------------------
+
+def test_a_non_editable_install_has_every_module(tmp_path):
+    # The setup cell installs tensorlib from the repository, not in editable mode: every module
+    # the chapters import must be in that install (pyproject.toml's package list decides).
+    project = tmp_path / "project"  # a copy, so that the build leaves no build/ in the checkout
+    shutil.copytree(ROOT / "tensorlib", project / "tensorlib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, project / name)
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--no-index", "--target", str(target), str(project)],
+                   check=True, capture_output=True)
+    source = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tensorlib").rglob("*.py")}
+    installed = {p.relative_to(target).as_posix() for p in (target / "tensorlib").rglob("*.py")}
+    assert not source - installed, f"missing from a pip install of the repository: {sorted(source - installed)}"
