@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -147,3 +149,12 @@ def test_pair_indicator_rank_matches_the_exact_rank_of_the_indicator_tensor(alph
         J = tuple(k for k in range(n) if k not in I)
         rank = tl.exact_rank(tl.matricize(grid, I))
         assert data.pair_indicator_rank(pairs, (I, J), alphabet) == rank
+
+
+def test_importing_tensorlib_and_the_data_generators_does_not_import_jax():
+    # tensorlib itself never needs JAX, and tensorlib.training imports it only when a network or
+    # the training loop is first used (run in a fresh interpreter: this test session has JAX loaded).
+    code = ("import sys, tensorlib, tensorlib.training; tensorlib.training.pair_task(4, 2, [(0, 1)]); "
+            "print('jax' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
