@@ -15,7 +15,7 @@ Run from the repository root (about 3 minutes on 2 cores):
 
     .venv/bin/python experiments/pooling_geometry.py
 
-It rewrites experiments/results/pooling_geometry.json, which Chapter 7 reads.
+It rewrites tensorlib/training/results/pooling_geometry.json, which Chapter 7 reads.
 """
 
 import time

@@ -14,13 +14,14 @@ Run from the repository root (about 6 minutes on 2 cores):
 
     .venv/bin/python experiments/rac_depth.py
 
-It rewrites experiments/results/rac_depth.json, which Chapter 7 reads.
+It rewrites tensorlib/training/results/rac_depth.json, which Chapter 7 reads.
 """
 
 import time
 
 from tensorlib.networks import RAC
-from tensorlib.training import PairTask, offset_pairs, parameter_count, run_trials, summary_lines, task_config, write_results
+from tensorlib.training import (PairTask, offset_pairs, parameter_count, run_trials, summary_lines, task_config,
+                                write_results)
 
 M = 2
 LENGTHS = (8, 16, 24)

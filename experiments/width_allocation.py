@@ -14,13 +14,14 @@ Run from the repository root (about 2 minutes on 2 cores):
 
     .venv/bin/python experiments/width_allocation.py
 
-It rewrites experiments/results/width_allocation.json, which Chapter 7 reads.
+It rewrites tensorlib/training/results/width_allocation.json, which Chapter 7 reads.
 """
 
 import time
 
 from tensorlib.networks import DeepConvAC
-from tensorlib.training import PairTask, offset_pairs, parameter_count, run_trials, summary_lines, task_config, write_results
+from tensorlib.training import (PairTask, offset_pairs, parameter_count, run_trials, summary_lines, task_config,
+                                write_results)
 
 N, M = 16, 2
 DESIGNS = {"wide base": [6, 6, 4, 4], "wide tip": [3, 3, 12, 12]}

@@ -3,8 +3,9 @@ r"""Seeded comparisons of architectures on pair tasks, and the statistics the bo
 One *trial* trains one network on one task with one seed; the seed fixes the data
 (:func:`~tensorlib.training.data.pair_task`), the initial weights and the minibatch order, so the
 networks compared under one seed see the same samples. The scripts in ``experiments/`` run the full
-comparisons and write their records as JSON (:func:`write_results`); Chapter 7 reads them back
-(:func:`load_results`) and runs reduced versions live with the same functions.
+comparisons and write their records as JSON (:func:`write_results`) into
+``tensorlib/training/results``; Chapter 7 reads them back (:func:`load_results`) and runs reduced
+versions live with the same functions.
 
 A difference between two networks is judged on the **paired** differences over seeds,
 :math:`d_s = a_s - b_s`: its mean :math:`\bar d` and standard error :math:`s_d/\sqrt n`
@@ -28,8 +29,9 @@ from .data import one_hot, pair_task
 __all__ = ["PairTask", "run_trials", "summarize", "paired_difference", "write_results", "load_results",
            "parameter_count", "summary_lines", "task_config", "RESULTS_DIR"]
 
-#: Where the experiment scripts write their results: ``experiments/results`` of the repository.
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "experiments" / "results"
+#: Where the experiment scripts write their results, and Chapter 7 reads them: package data, so
+#: that a chapter run from an installed tensorlib (on Colab, say) finds them too.
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 @dataclass(frozen=True)
