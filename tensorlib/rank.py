@@ -3,9 +3,11 @@
 * :func:`numerical_rank` counts singular values above a tolerance. It is an *estimate*: when the
   singular values of a matrix span more than about 16 orders of magnitude, as they do for the grid
   matrices of deep polynomial networks, it under-counts.
-* :func:`exact_rank` computes the rank of an integer matrix over the prime field GF(p) with
-  python-flint's ``nmod_mat``. Reduction mod p is a ring homomorphism :math:`\\mathbb Z \\to
-  \\mathrm{GF}(p)`, so a nonzero :math:`k\\times k` minor mod p is a nonzero integer minor and
+* :func:`exact_rank` computes the rank of an integer matrix over the prime field GF(p), by default
+  with the BLAS engine of ``tensorlib.elimination`` (float64 products kept exact), with
+  python-flint's ``nmod_mat`` as the reference path. Reduction mod p is a ring homomorphism
+  :math:`\\mathbb Z \\to \\mathrm{GF}(p)`, so a nonzero :math:`k\\times k` minor mod p is a nonzero
+  integer minor and
 
   .. math::  \\operatorname{rank}_{\\mathrm{GF}(p)}(F \\bmod p) \\le \\operatorname{rank}_{\\mathbb Q}(F)
              = \\operatorname{rank}_{\\mathbb R}(F).
@@ -24,9 +26,10 @@ from typing import Optional
 import flint
 import numpy as np
 
+from .elimination import rank_mod_p
 from .fields import DEFAULT_PRIME, validate_prime
 
-__all__ = ["numerical_rank", "singular_values", "exact_rank", "default_tolerance"]
+__all__ = ["numerical_rank", "singular_values", "exact_rank", "default_tolerance", "EXACT_RANK_METHODS"]
 
 
 def _validate_matrix(matrix: object, name: str = "matrix") -> np.ndarray:
@@ -91,8 +94,16 @@ def numerical_rank(matrix: np.ndarray, tol: Optional[float] = None) -> int:
     return int(np.count_nonzero(sigma > tol))
 
 
-def exact_rank(matrix: np.ndarray, p: Optional[int] = None) -> int:
-    """Rank over GF(p) of an integer matrix, computed exactly with python-flint.
+#: The ways :func:`exact_rank` can compute a rank over GF(p).
+EXACT_RANK_METHODS = ("auto", "blas", "flint")
+
+# FLINT's LU is faster while the BLAS engine's Python steps (a few per pivot) dominate: measured
+# crossover near 500 x 500 for p < 2**22 and 700 x 700 for p near 2**31 (benchmarks/bench_elimination.py).
+_BLAS_MIN_SIDE = 512
+
+
+def exact_rank(matrix: np.ndarray, p: Optional[int] = None, *, method: str = "auto") -> int:
+    """Rank over GF(p) of an integer matrix, computed exactly.
 
     Parameters
     ----------
@@ -100,6 +111,13 @@ def exact_rank(matrix: np.ndarray, p: Optional[int] = None) -> int:
         Entries may be any integers (negative ones included); they are reduced mod p.
     p : int, optional
         A prime below ``2**31``; default :data:`tensorlib.fields.DEFAULT_PRIME`.
+    method : {"auto", "blas", "flint"}
+        ``"blas"``: ``tensorlib.elimination.rank_mod_p``, an elimination whose block updates
+        are float64 BLAS products kept below :math:`2^{53}` (fastest for primes below
+        :math:`2^{22}`, e.g. ``tensorlib.elimination.BLAS_PRIME``; larger primes split one
+        factor of each product). ``"flint"``: python-flint's ``nmod_mat`` LU, the reference.
+        ``"auto"`` (default): BLAS for matrices with at least 512 rows and 512 columns, else FLINT.
+        Both are exact; they differ only in speed.
 
     Returns
     -------
@@ -113,9 +131,12 @@ def exact_rank(matrix: np.ndarray, p: Optional[int] = None) -> int:
         If the matrix does not have an integer dtype (floats are refused even when integral,
         because a float matrix has usually been rounded already).
     ValueError
-        If ``p`` is not a prime in ``[2, 2**31)`` (flint would abort the process).
+        If ``p`` is not a prime in ``[2, 2**31)`` (flint would abort the process), or ``method``
+        is not one of :data:`EXACT_RANK_METHODS`.
     """
     p = DEFAULT_PRIME if p is None else validate_prime(p, "p")
+    if not isinstance(method, str) or method not in EXACT_RANK_METHODS:
+        raise ValueError(f"method must be one of {EXACT_RANK_METHODS}, got {method!r}")
     a = _validate_matrix(matrix)
     if a.dtype == bool:
         a = a.astype(np.int64)
@@ -124,6 +145,8 @@ def exact_rank(matrix: np.ndarray, p: Optional[int] = None) -> int:
                         "(exact=True) or convert integral floats with .astype(np.int64)")
     if a.size == 0:
         return 0
+    if method == "blas" or (method == "auto" and min(a.shape) >= _BLAS_MIN_SIDE):
+        return rank_mod_p(a, p)
     if a.dtype == np.uint64:
         a = np.mod(a, np.uint64(p)).astype(np.int64)
     a = a.astype(np.int64, copy=False)

@@ -7,9 +7,10 @@ from hypothesis import strategies as st
 
 import tensorlib.rank as rank_module
 from tensorlib import DEFAULT_PRIME
-from tensorlib.rank import default_tolerance, exact_rank, numerical_rank, singular_values
+from tensorlib.elimination import BLAS_PRIME
+from tensorlib.rank import EXACT_RANK_METHODS, default_tolerance, exact_rank, numerical_rank, singular_values
 
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)  # reproducible in CI
+SETTINGS = settings(max_examples=40)  # derandomized by the profile of tests/conftest.py
 PRIMES = [2, 3, 5, 7, 65521, DEFAULT_PRIME]
 
 
@@ -163,6 +164,41 @@ def test_exact_rank_of_large_matrices_is_k_on_both_flint_paths(m, n, k):
     fast = rank_module._rank_via_buffer(reduced, DEFAULT_PRIME)
     # None only if the FLINT library of python-flint's wheel cannot be located (then the list path runs).
     assert fast == (None if rank_module._libflint() is None else k)
+
+
+@SETTINGS
+@given(m=st.integers(1, 140), n=st.integers(1, 140), p=st.sampled_from(PRIMES + [BLAS_PRIME]),
+       seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_exact_rank_methods_agree(m, n, p, seed, data):
+    # FLINT is the reference.
+    rng = np.random.default_rng(seed)
+    k = data.draw(st.integers(0, min(m, n)), label="k")
+    F = (rng.integers(0, p, size=(m, k)) % p) @ (rng.integers(0, 3, size=(k, n)))
+    F[rng.random(m) < 0.2] = -7 * p
+    expected = exact_rank(F, p=p, method="flint")
+    assert exact_rank(F, p=p, method="blas") == exact_rank(F, p=p, method="auto") == expected
+
+
+@pytest.mark.parametrize("method", EXACT_RANK_METHODS)
+def test_every_method_gives_rank_k_on_large_products(method):
+    # 600 x 530: above the side (512) from which "auto" takes the BLAS engine.
+    F = _rank_k_product(np.random.default_rng(11), 600, 530, 123, 1000)
+    assert exact_rank(F, method=method) == 123
+    assert exact_rank(F, p=BLAS_PRIME, method=method) == 123
+
+
+def test_auto_takes_the_blas_engine_from_512_and_flint_below(monkeypatch):
+    calls = []
+    monkeypatch.setattr(rank_module, "rank_mod_p", lambda a, p: calls.append(a.shape) or 0)
+    exact_rank(np.ones((512, 600), dtype=np.int64))
+    exact_rank(np.ones((511, 600), dtype=np.int64))
+    assert calls == [(512, 600)]
+
+
+@pytest.mark.parametrize("method", ["BLAS", "lapack", "", None, 1])
+def test_exact_rank_rejects_unknown_methods(method):
+    with pytest.raises(ValueError, match=r"method must be one of \('auto', 'blas', 'flint'\)"):
+        exact_rank(np.eye(3, dtype=np.int64), method=method)
 
 
 def test_exact_rank_of_large_full_rank_matrix_is_full():
