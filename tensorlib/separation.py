@@ -246,9 +246,12 @@ def separation_rank(
         The first K.
     confirm : bool
         When an exact rank saturates below the upper bound, repeat with a second prime (the largest
-        prime below p), fresh samples and the weights drawn for that prime, and record both
-        (default True: a saturated value is reported as the separation rank only when confirmed).
-        If the two disagree, the larger rank is reported, as a lower bound.
+        prime below p) and fresh samples, and record both (default True: a saturated value is
+        reported as the separation rank only when confirmed). A tensorlib network is confirmed with
+        the same integer weights, reduced mod the second prime (``with_weights_reduced``), so a
+        network whose weights were set with ``set_weights`` stays the same network; another model
+        uses its own weights for that prime. If the two disagree, the larger rank is reported, as a
+        lower bound.
     memory_budget : int, optional
         Bytes the sampled matrix and its elimination may use (default: half of the physical
         memory, :func:`default_memory_budget`). Before a step that would need more, the growth
@@ -296,13 +299,17 @@ def separation_rank(
     if not (confirm and prime is not None and first.saturated and not first.certified
             and prime >= MIN_SATURATION_PRIME):
         return first
-    # The second prime: fresh samples (a derived seed) and the model's weights for that prime. It starts
+    # The second prime, with fresh samples (a derived seed). It starts
     # a little past the first rank, or where the first run stopped if that is all the budget allows.
     second_start = min(cap, first.rank + max(start, first.rank // 8))
     if _bytes_for(second_start) > budget:
         second_start = first.samples
-    second = _grow(model, (I, J), _confirmation_prime(prime), (seed, 1), second_start, cap, upper, budget, tol,
-                   progress)
+    second_prime = _confirmation_prime(prime)
+    # The same integer network mod the second prime, when the model can say what that is (tensorlib's
+    # networks: the weights drawn or set for p, reduced); otherwise the model's own weights for it.
+    same_network = getattr(model, "with_weights_reduced", None)
+    second_model = same_network(prime, second_prime) if callable(same_network) else model
+    second = _grow(second_model, (I, J), second_prime, (seed, 1), second_start, cap, upper, budget, tol, progress)
     rank = max(first.rank, second.rank)
     return SeparationRank(rank=rank, saturated=first.saturated, exact=True, samples=first.samples, seed=seed,
                           prime=prime, upper_bound=upper, history=first.history, confirmation=second,

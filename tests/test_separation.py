@@ -229,16 +229,26 @@ def test_two_primes_agree_when_no_prime_divides_the_function():
     assert result.rank == 3 and result.confirmed is True and result.status == "saturated (confirmed)"
 
 
-def test_weights_degenerate_for_one_prime_only_are_caught_by_the_confirmation():
-    # Bound min(5, 3^2) = 5. For p all five terms are one product (rank 1), for q two products (rank 2).
+def test_a_network_is_confirmed_with_its_own_integer_weights_reduced_mod_the_second_prime():
+    # Weights set for p only (every term one product: rank 1). The confirmation must test that same
+    # integer network mod q, not the network's independent draw for q (rank 5).
     model = SumOfProducts(4, 3, 5, seed=0)
     one = [np.repeat(f[:, :1], 5, axis=1) for f in model.weights(P)["factors"]]
-    two = [np.concatenate([f[:, :2], f[:, :2], f[:, :1]], axis=1) for f in model.weights(Q)["factors"]]
     model.set_weights({"factors": one}, p=P)
-    model.set_weights({"factors": two}, p=Q)
     result = separation_rank(model, ((0, 1), (2, 3)))
-    assert result.history[-1][1] == 1 and result.confirmation.rank == 2 and result.rank == 2
-    assert result.status == "lower bound (two primes disagree)" and not result.is_value
+    assert result.rank == 1 and result.confirmation.rank == 1 and result.confirmed
+    assert result.confirmation.prime == Q and result.status == "saturated (confirmed)"
+
+
+def test_with_weights_reduced_gives_the_same_integer_network_mod_the_second_prime():
+    model = SumOfProducts(3, 2, 4, seed=1)
+    copy = model.with_weights_reduced(P, Q)
+    X = np.random.default_rng(0).integers(0, 50, size=(6, 3, 2))
+    big = [np.array(f, dtype=object) for f in model.weights(P)["factors"]]
+    expected = [sum(int(np.prod([int(X[b, i] @ big[i][:, z]) for i in range(3)], dtype=object)) for z in range(4)) % Q
+                for b in range(6)]
+    assert copy.evaluate(X, p=Q).tolist() == expected
+    assert model.weights(Q)["factors"][0].tolist() != copy.weights(Q)["factors"][0].tolist()  # the original is unchanged
 
 
 # -- small primes (issue 11) -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
@@ -76,6 +77,21 @@ class Network:
             else:
                 new[key] = self._check_weight(value, ref, key, field)
         self.__dict__["_weight_cache"][field.modulus] = _read_only(new)
+
+    def with_weights_reduced(self, p_from: int, p_to: int) -> "Network":
+        """A copy of this network whose GF(``p_to``) weights are its GF(``p_from``) weights, as integers, reduced mod ``p_to``.
+
+        The confirmation of a saturated rank (:func:`tensorlib.separation.separation_rank`) runs on
+        it: the same integer network (weights drawn or set for ``p_from``), evaluated mod a second
+        prime. The original network is not changed.
+        """
+        p_from, p_to = validate_prime(p_from, "p_from"), validate_prime(p_to, "p_to")
+        source = self._weights(Field(p_from))
+        reduced = {key: [np.mod(v, p_to) for v in value] if isinstance(value, list) else np.mod(value, p_to)
+                   for key, value in source.items()}
+        other = copy.copy(self)
+        other.__dict__["_weight_cache"] = {**self.__dict__.get("_weight_cache", {}), p_to: _read_only(reduced)}
+        return other
 
     @staticmethod
     def _check_weight(value: Any, ref: np.ndarray, name: str, field: Field) -> np.ndarray:
