@@ -10,7 +10,7 @@ Training: Adam with learning rate 0.003 for 150 epochs, minibatches of 64
 (tensorlib.training.train). These settings were chosen in preliminary runs with seeds 100 to 103
 on the deep RACs (the networks the rule predicts to win), then used unchanged for every network.
 
-Run from the repository root (about 6 minutes on 2 cores):
+Run from the repository root (about 4 minutes on 2 cores):
 
     .venv/bin/python experiments/rac_depth.py
 
