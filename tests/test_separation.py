@@ -444,3 +444,16 @@ def test_the_confirmation_prime_is_never_below_the_saturation_threshold():
     result = separation_rank(InnerProduct(3), ((0,), (1,)), p=65537, start=4)
     assert result.confirmation is not None and result.confirmation.prime >= MIN_SATURATION_PRIME
     assert result.status == "saturated (confirmed)"
+
+
+def test_negative_integer_weights_are_confirmed_as_the_same_integer_network():
+    # f = x0[0] x1[0] + x0[1] x1[1] - x0[0] x1[0] = x0[1] x1[1]: rank 1 over the integers, so mod every
+    # prime. Reducing the residue p - 1 of -1 again mod q would give another network, of rank 2.
+    model = SumOfProducts(2, 2, 3)
+    W = [np.array([[1, 0, -1], [0, 1, 0]]), np.array([[1, 0, 1], [0, 1, 0]])]
+    model.set_weights({"factors": W}, p=P)
+    result = separation_rank(model, ((0,), (1,)), start=2)
+    assert result.rank == 1 and result.confirmation.rank == 1 and result.status == "saturated (confirmed)"
+    wrong = SumOfProducts(2, 2, 3)
+    wrong.set_weights({"factors": [np.mod(w, P) % Q for w in W]}, p=Q)
+    assert separation_rank(wrong, ((0,), (1,)), p=Q, confirm=False).rank == 2  # what the residues would give

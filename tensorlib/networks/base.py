@@ -77,20 +77,29 @@ class Network:
             else:
                 new[key] = self._check_weight(value, ref, key, field)
         self.__dict__["_weight_cache"][field.modulus] = _read_only(new)
+        # The integers as given (negative ones included), so that a confirmation mod another prime
+        # evaluates the same integer network (see with_weights_reduced).
+        integers = self.__dict__.setdefault("_set_integers", {})
+        integers.pop(field.modulus, None)
+        if field.exact:
+            integers[field.modulus] = {key: [np.array(v) for v in value] if isinstance(current[key], list)
+                                       else np.array(value) for key, value in weights.items()}
 
     def with_weights_reduced(self, p_from: int, p_to: int) -> "Network":
-        """A copy of this network whose GF(``p_to``) weights are its GF(``p_from``) weights, as integers, reduced mod ``p_to``.
+        """A copy of this network whose GF(``p_to``) weights are its GF(``p_from``) integer weights reduced mod ``p_to``.
 
-        The confirmation of a saturated rank (:func:`tensorlib.separation.separation_rank`) runs on
-        it: the same integer network (weights drawn or set for ``p_from``), evaluated mod a second
-        prime. The original network is not changed.
+        The integer weights are the integers given to :meth:`set_weights` for ``p_from`` (negative
+        ones included), or else the residues drawn for it. The confirmation of a saturated rank
+        (:func:`tensorlib.separation.separation_rank`) runs on this copy: the same integer network,
+        evaluated mod a second prime. The original network is not changed.
         """
         p_from, p_to = validate_prime(p_from, "p_from"), validate_prime(p_to, "p_to")
-        source = self._weights(Field(p_from))
+        source = self.__dict__.get("_set_integers", {}).get(p_from) or self._weights(Field(p_from))
         reduced = {key: [np.mod(v, p_to) for v in value] if isinstance(value, list) else np.mod(value, p_to)
                    for key, value in source.items()}
         other = copy.copy(self)
         other.__dict__["_weight_cache"] = {**self.__dict__.get("_weight_cache", {}), p_to: _read_only(reduced)}
+        other.__dict__["_set_integers"] = {}
         return other
 
     @staticmethod
