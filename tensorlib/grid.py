@@ -88,7 +88,7 @@ def grid_tensor(
     ------
     ValueError
         If :math:`K^N` entries exceed ``memory_budget``; the message states the size and points to
-        :func:`separation_rank`, which samples the grid matrix instead of building the tensor.
+        :func:`~tensorlib.separation.separation_rank`, which samples the grid matrix instead of building the tensor.
     """
     n_inputs = check_int(n_inputs, "n_inputs", 1)
     batch_size = check_int(batch_size, "batch_size", 1)

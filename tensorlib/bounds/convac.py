@@ -22,18 +22,10 @@ __all__ = ["ConvACArchitecture", "convac_architecture", "depth_efficiency_rank",
 class ConvACArchitecture(NamedTuple):
     """A ConvAC as the bounds see it: plain numbers, no weights.
 
-    Attributes
-    ----------
-    n_inputs : int
-        N.
-    input_dim : int
-        M.
-    windows : tuple of int
-        The pooling window of each layer (multiplying to N); a shallow ConvAC is one window of size N.
-    widths : tuple of int
-        :math:`r_0,\\dots,r_{L-1}`, one per pooling layer (a shallow ConvAC: its Z channels).
-    order : tuple of int
-        ``order[k]`` is the input read at tree position k; windows pool consecutive positions.
+    Its fields: ``n_inputs`` (N); ``input_dim`` (M); ``windows``, the pooling window of each layer
+    (multiplying to N; a shallow ConvAC is one window of size N); ``widths``,
+    :math:`r_0,\\dots,r_{L-1}`, one per pooling layer (a shallow ConvAC: its Z channels); ``order``,
+    where ``order[k]`` is the input read at tree position k (windows pool consecutive positions).
     """
 
     n_inputs: int

@@ -228,7 +228,7 @@ def interleaved_mincut(n_inputs: int, input_dim: int, widths: Sequence[int]) -> 
     input -- convolution -- pooling node -- convolution -- input inside the windows are edge-disjoint,
     each with smallest bond :math:`\min(M, r_0)`; so every cut weighs at least
     :math:`\min(r_0,M)^{N/2}` (Menger), and cutting each window's cheapest bond attains it. This equals
-    the rank :math:`\min(r_0, M)^{N/2}` of COLT 2016, Theorem 1 (:func:`depth_efficiency_rank`).
+    the rank :math:`\min(r_0, M)^{N/2}` of COLT 2016, Theorem 1 (:func:`~tensorlib.bounds.convac.depth_efficiency_rank`).
 
     Parameters
     ----------

@@ -43,7 +43,7 @@ def deep_convac_grid_block(net: Any, field: Field, weights: Dict[str, Any], I: T
         ``net``'s weights in ``field``.
     I, J : tuples of int
         The partition.
-    x_rows : ndarray (A, |I|, M) and x_cols : ndarray (B, |J|, M)
+    x_rows, x_cols : ndarrays of shapes ``(A, |I|, M)`` and ``(B, |J|, M)``
         Validated inputs (residues in GF(p)).
 
     Returns

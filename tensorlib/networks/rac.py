@@ -64,7 +64,7 @@ class RAC(Network):
 
     Notes
     -----
-    Weights (see :meth:`weights`): ``"W_H"`` is a list of L matrices of shape (R, R);
+    Weights (see :meth:`~tensorlib.networks.base.Network.weights`): ``"W_H"`` is a list of L matrices of shape (R, R);
     ``"W_I"`` a list of L matrices, the first of shape (R, M) and the others (R, R); ``"w_O"`` a
     vector of shape (R,). In float64 every weight is i.i.d. Gaussian with variance 1/fan-in (a
     distribution with a density, so the ranks are the generic ones; the orthogonal recurrent matrices
