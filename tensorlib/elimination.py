@@ -19,13 +19,14 @@ The primes
 :math:`k_{\\max}` falls with the square of p: 8192 for :math:`p < 2^{21}`, 2047 below :math:`2^{22}`,
 512 below :math:`2^{23}` (the size of the FFLAS-FFPACK measurement in issue 14), and below 1 from
 about :math:`2^{26.5}`. A larger :math:`k_{\\max}` lets the trailing matrix absorb more block
-updates of :data:`PANEL` columns before it must be reduced (a few passes over memory, about the
-cost of a rank-64 update): every 8 updates below :math:`2^{22}`, every 2 below :math:`2^{23}`.
-Measured (``benchmarks/bench_elimination.py``), primes up to :math:`2^{22}` run at the same speed,
-:math:`p \\approx 2^{23}` is slower by a third, and primes above about :math:`2^{23.5}` split one
-factor of every product into two limbs (``tensorlib._blas_modp``): still exact for every prime
-below :math:`2^{31}`, at about three times the cost. :data:`BLAS_PRIMES` are therefore the largest
-primes below :math:`2^{22}`.
+updates of :data:`PANEL` columns before it must be reduced (a few passes over memory): once every
+8 updates below :math:`2^{22}`, every 2 below :math:`2^{23}`.
+Measured on one BLAS thread (``benchmarks/bench_elimination.py``, ``--cases blas21 blas``), primes
+below :math:`2^{21}` and :math:`2^{22}` run at the same speed (within the noise of our runs); :math:`p \\approx 2^{23}` costs 4 to
+10% more at n = 3000 to 6561; primes above about :math:`2^{23.5}` split one factor of every
+product into two limbs (``tensorlib._blas_modp``): still exact for every prime below
+:math:`2^{31}`, at 2 to 2.8 times the cost. :data:`BLAS_PRIMES` are therefore the largest primes
+below :math:`2^{22}`: the fastest, with the larger margin.
 
 A smaller prime costs a margin of probability, never correctness. Reduction mod p is a ring
 homomorphism, so a nonzero minor mod p is a nonzero integer minor and
