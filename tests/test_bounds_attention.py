@@ -201,3 +201,28 @@ def test_depth_efficiency_threshold_examples_and_bad_arguments():
     with pytest.raises(ValueError, match="width must be at least 1"):
         depth_efficiency_threshold(0)
     assert tl.bounds.depth_efficiency_threshold is depth_efficiency_threshold
+
+
+# -- one-hot tokens -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("V,d,L", [(2, 3, 2), (3, 2, 2), (3, 5, 1), (2, 1, 3), (3, 3, 2)])
+def test_one_hot_bound_caps_the_exact_rank_of_the_whole_one_hot_grid(V, d, L):
+    # 6 tokens, 3 per side: every one of the V^3 x V^3 combinations of one-hot templates.
+    from tensorlib.networks import SelfAttention
+
+    net = SelfAttention(6, d, L, input_dim=V, seed=0)
+    grid = tl.grid_tensor(net, np.eye(V, dtype=np.int64), 6, p=DEFAULT_PRIME)
+    rank = exact_rank(tl.matricize(grid, (0, 1, 2)), DEFAULT_PRIME)
+    assert rank <= tl.bounds.one_hot_rank_upper_bound(V, d, L, 3)
+
+
+def test_one_hot_bound_parts_are_the_multiset_count_and_the_count_polynomials():
+    # Part 1 is the number of multisets of |J| words (counted directly); with V = 1 there is one word
+    # and the function is a constant times that word's embedding: rank 1.
+    for V, J in [(2, 3), (3, 4), (4, 2)]:
+        multisets = sum(1 for _ in combinations_with_replacement(range(V), J))
+        assert tl.bounds.one_hot_rank_upper_bound(V, 64, 3, J) <= multisets
+    assert tl.bounds.one_hot_rank_upper_bound(2, 64, 3, 50) < comb(2 + 50 - 1, 50)  # part 2 binds
+    assert tl.bounds.one_hot_rank_upper_bound(1, 4, 2, 5) == 1
+    with pytest.raises(ValueError, match="vocabulary must be at least 1"):
+        tl.bounds.one_hot_rank_upper_bound(0, 4, 2, 5)

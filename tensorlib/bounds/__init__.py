@@ -14,8 +14,8 @@ weights, and the networks take their ``rank_upper_bound`` from here, so no theor
 * :mod:`~tensorlib.bounds.attention` -- softmax-free self-attention and the embedding rank.
 """
 
-from .attention import (depth_efficiency_threshold, embedding_rank, self_attention_degree, self_attention_depth1_rank,
-                        self_attention_rank_upper_bound)
+from .attention import (depth_efficiency_threshold, embedding_rank, one_hot_rank_upper_bound, self_attention_degree,
+                        self_attention_depth1_rank, self_attention_rank_upper_bound)
 from .convac import (ConvACArchitecture, convac_architecture, depth_efficiency_rank, intermediate_depth_width,
                      pooling_geometry_lower_bound, pooling_geometry_upper_bound, shallow_sum_pooling_rank_bound)
 from .formats import (multilinear_rank_bound, power_sum_rank_upper_bound, sum_of_products_rank,
@@ -33,7 +33,7 @@ __all__ = [
     "ConvACArchitecture", "convac_architecture", "depth2_rac_start_end_lower_bound", "depth2_rac_start_end_upper_bound",
     "depth_efficiency_rank", "depth_efficiency_threshold", "embedding_rank", "input_degrees", "interleaved_mincut",
     "intermediate_depth_width", "layer_positions", "left_right_mincut", "mincut", "mincut_lower_bound", "mode_tree_lower_bound",
-    "mode_tree_upper_bound", "multilinear_rank_bound", "overlap_rank_upper_bound", "pooling_geometry_lower_bound", "pooling_geometry_upper_bound",
+    "mode_tree_upper_bound", "multilinear_rank_bound", "one_hot_rank_upper_bound", "overlap_rank_upper_bound", "pooling_geometry_lower_bound", "pooling_geometry_upper_bound",
     "power_sum_rank_upper_bound", "rac_cut_upper_bound", "receptive_fields", "rac_start_end_upper_bound", "self_attention_degree",
     "self_attention_depth1_rank", "self_attention_rank_upper_bound", "shallow_rac_start_end_rank",
     "shallow_sum_pooling_rank_bound",

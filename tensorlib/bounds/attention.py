@@ -13,7 +13,7 @@ import numpy as np
 
 from ..checks import check_bool, check_int
 
-__all__ = ["embedding_rank", "self_attention_degree", "self_attention_depth1_rank",
+__all__ = ["embedding_rank", "one_hot_rank_upper_bound", "self_attention_degree", "self_attention_depth1_rank",
            "self_attention_rank_upper_bound", "depth_efficiency_threshold"]
 
 
@@ -135,3 +135,47 @@ def depth_efficiency_threshold(width: int) -> float:
         :math:`d_x`.
     """
     return float(np.log(check_int(width, "width", 1)) / np.log(3))
+
+
+def one_hot_rank_upper_bound(vocabulary: int, width: int, depth: int, tokens: int, residual: bool = False) -> int:
+    r"""Our bound on the separation rank of softmax-free self-attention over one-hot tokens *[own derivation]*.
+
+    The inputs are one-hot vectors of :math:`\mathbb R^V` embedded by :math:`E\in\mathbb R^{d_x\times V}`
+    (``SelfAttention(..., input_dim=V)``), :math:`r = \min(V, d_x)` the generic embedding rank,
+    :math:`D = (3^L-1)/2` and :math:`n = V - 1`. For a partition (I, J) with the read-out token in I
+    and :math:`|J|` = ``tokens``, the minimum of
+
+    1. :math:`\binom{V+|J|-1}{|J|}`, the number of multisets of :math:`|J|` words: since
+       :math:`xx^\top = \operatorname{diag}(x)` for a one-hot x, the network sees the J side only
+       through its word counts;
+    2. :math:`\sum_{j=0}^{D}\min\big(\binom{n+j-1}{j},\; r\binom{n+D-j}{D-j}\big)`: the counts of a
+       side sum to its number of tokens, so only n of them are free, and the output is linear in
+       the embedded read-out token and of degree at most D in the counts;
+    3. :func:`self_attention_rank_upper_bound` (the bound for any inputs).
+
+    The proof is in the chapter on self-attention (proposition "One-hot tokens").
+
+    Parameters
+    ----------
+    vocabulary : int
+        V, at least 1.
+    width : int
+        :math:`d_x`.
+    depth : int
+        L.
+    tokens : int
+        :math:`|J|`, the tokens of the side without the read-out token.
+    residual : bool
+        Residual connections (the bound holds with and without them; they enter only part 3).
+    """
+    V = check_int(vocabulary, "vocabulary", 1)
+    J = check_int(tokens, "tokens", 1)
+    r = embedding_rank(width, V)
+    n, D = V - 1, (self_attention_degree(depth) - 1) // 2
+
+    def monomials(variables: int, degree: int) -> int:  # of exactly this degree (1 for degree 0)
+        return 1 if degree == 0 else comb(variables + degree - 1, degree)
+
+    counts = sum(min(monomials(n, j), r * comb(n + D - j, D - j)) for j in range(D + 1))
+    return min(comb(V + J - 1, J), counts,
+               self_attention_rank_upper_bound(width, depth, input_dim=V, residual=residual))

@@ -5,7 +5,7 @@ A depth-L RAC (Levine, Sharir, Ziv and Shashua, arXiv 1710.09431) reads a sequen
 layer. The input and the previous state are merged by an elementwise product (the multiplicative
 integration of Wu et al., 2016, without its nonlinearity):
 
-.. math::  h^{t,l} = \bigl(W^{H,l} h^{t-1,l}\bigr) \odot \bigl(W^{I,l} h^{t,l-1}\bigr),
+.. math::  h^{t,l} = \bigl(W^{H,l} h^{t-1,l}\bigr) \circ \bigl(W^{I,l} h^{t,l-1}\bigr),
            \qquad h^{t,0} = x^t, \qquad h^{0,l} = \mathbf 1,
 
 and the output is the scalar :math:`y = \langle w^O, h^{T,L}\rangle`.
@@ -45,7 +45,7 @@ _PAIRS_PER_BATCH = 1 << 15
 class RAC(Network):
     r"""A recurrent arithmetic circuit of ``depth`` layers and ``hidden`` = R channels.
 
-    .. math::  h^{t,l} = \bigl(W^{H,l} h^{t-1,l}\bigr) \odot \bigl(W^{I,l} h^{t,l-1}\bigr),\quad
+    .. math::  h^{t,l} = \bigl(W^{H,l} h^{t-1,l}\bigr) \circ \bigl(W^{I,l} h^{t,l-1}\bigr),\quad
                h^{t,0} = x^t,\quad h^{0,l} = \mathbf 1,\quad
                y(x^1,\dots,x^T) = \langle w^O, h^{T,L}\rangle .
 
