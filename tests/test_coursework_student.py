@@ -386,3 +386,43 @@ def test_importing_check_needs_neither_nbformat_nor_nbclient():
             "from tensorlib.coursework import make_student_version\nprint('nbformat' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert (done.returncode, done.stdout.splitlines()) == (0, ["[]", "True"]), done.stderr
+
+
+# -- issue 11: the tool never writes through a link, never trips on a folder, never keeps a string-tagged solution
+
+def _one_master(folder) -> "Path":
+    nb = new_notebook(cells=[new_markdown_cell("# A chapter"), new_code_cell("x = 1")])
+    folder.mkdir()
+    path = folder / "01_a.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_link_in_the_destination_to_a_master_is_refused_and_the_master_is_untouched(tmp_path):
+    master = _one_master(tmp_path / "chapters")
+    before = master.read_bytes()
+    (tmp_path / "student").mkdir()
+    (tmp_path / "student" / "01_a.ipynb").symlink_to(master)
+    for instructor in (False, True):
+        with pytest.raises(ValueError, match="is a symbolic link"):
+            write_versions(tmp_path / "chapters", tmp_path / "student", instructor=instructor)
+    assert master.read_bytes() == before
+
+
+def test_a_folder_named_like_a_notebook_is_skipped_in_the_source_and_refused_in_the_destination(tmp_path):
+    _one_master(tmp_path / "chapters")
+    (tmp_path / "chapters" / "02_folder.ipynb").mkdir()
+    written = write_versions(tmp_path / "chapters", tmp_path / "student")
+    assert [path.name for path in written] == ["01_a.ipynb"]
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "01_a.ipynb").mkdir()
+    with pytest.raises(ValueError, match="is a folder"):
+        write_versions(tmp_path / "chapters", tmp_path / "other")
+
+
+def test_a_solution_tag_given_as_a_string_still_removes_the_cell():
+    # A code cell that serves only a solution (it glues the answer): no directive to recognize it by.
+    nb = new_notebook(cells=[new_markdown_cell("# A chapter"), new_code_cell('glue("ex_x", 42)')])
+    nb.cells[1].metadata["tags"] = "solution"  # hand-edited: a string, not a list
+    student = make_student_version(nb)
+    assert all("42" not in "".join(cell.source) for cell in student.cells)

@@ -44,7 +44,11 @@ CHECK_CALL = re.compile(r"""\bcheck\(\s*(?P<quote>['"])(?P<exercise>[^'"\n]+)(?P
 
 
 def tags(cell: Any) -> list:
+    """The cell's tags. A single string (a hand-edited notebook's ``"tags": "solution"``) is one tag:
+    ignoring it would leave a solution in the student version."""
     value = cell.get("metadata", {}).get("tags", [])
+    if isinstance(value, str):
+        return [value]
     return list(value) if isinstance(value, (list, tuple)) else []
 
 

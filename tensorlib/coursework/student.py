@@ -206,13 +206,14 @@ def write_versions(src_dir: Union[str, Path], dst_dir: Union[str, Path], *, inst
     src, dst = Path(src_dir), Path(dst_dir)
     if not src.is_dir():
         raise ValueError(f"src_dir must be a folder of notebooks, got {str(src)!r} (not a folder)")
-    masters = sorted(src.glob("*.ipynb"))
+    masters = sorted(path for path in src.glob("*.ipynb") if path.is_file())
     if not masters:
         raise ValueError(f"src_dir {str(src)!r} holds no .ipynb notebooks")
     if dst.exists() and not dst.is_dir():
         raise ValueError(f"dst_dir must be a folder, got {str(dst)!r}, an existing file")
     if dst.resolve() == src.resolve():
         raise ValueError(f"dst_dir must differ from src_dir ({str(src)!r}): writing there would overwrite the masters")
+    _refuse_unsafe_targets(masters, dst)
     if instructor:
         dst.mkdir(parents=True, exist_ok=True)
         return [Path(shutil.copyfile(path, dst / path.name)) for path in masters]
@@ -224,3 +225,16 @@ def write_versions(src_dir: Union[str, Path], dst_dir: Union[str, Path], *, inst
         nbformat.write(version, dst / path.name)
         written.append(dst / path.name)
     return written
+
+
+def _refuse_unsafe_targets(masters: List[Path], dst: Path) -> None:
+    """Refuse to write where a target is a link (writing through it could overwrite a master) or a folder."""
+    sources = {path.resolve() for path in masters}
+    for path in masters:
+        target = dst / path.name
+        if target.is_symlink():
+            raise ValueError(f"{str(target)!r} is a symbolic link (to {os.readlink(target)!r}); writing through it "
+                             "could overwrite a master: remove the link first")
+        if target.exists() and (target.is_dir() or target.resolve() in sources):
+            what = "a folder" if target.is_dir() else "one of the masters"
+            raise ValueError(f"{str(target)!r} is {what}; refusing to write the {path.name} version there")
