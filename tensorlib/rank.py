@@ -26,13 +26,17 @@ from typing import Optional
 import flint
 import numpy as np
 
-from .elimination import rank_mod_p
+from .checks import check_int
+from .elimination import rank_bytes, rank_mod_p
 from .fields import DEFAULT_PRIME, validate_prime
 
-__all__ = ["numerical_rank", "singular_values", "exact_rank", "default_tolerance", "EXACT_RANK_METHODS"]
+__all__ = ["numerical_rank", "singular_values", "exact_rank", "exact_rank_bytes", "default_memory_budget", "default_tolerance",
+           "EXACT_RANK_METHODS"]
 
 
 def _validate_matrix(matrix: object, name: str = "matrix") -> np.ndarray:
+    if isinstance(matrix, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array; its mask would be ignored: pass {name}.filled(value)")
     if isinstance(matrix, (flint.nmod_mat,)):
         raise TypeError(f"{name} must be a numpy array, got a flint nmod_mat; call .rank() on it directly")
     try:
@@ -102,7 +106,29 @@ EXACT_RANK_METHODS = ("auto", "blas", "flint")
 _BLAS_MIN_SIDE = 512
 
 
-def exact_rank(matrix: np.ndarray, p: Optional[int] = None, *, method: str = "auto") -> int:
+def default_memory_budget() -> int:
+    """Half of the machine's physical memory, in bytes: the default ``memory_budget`` of the exact routines."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX systems
+        return 4 * 2**30
+
+
+def exact_rank_bytes(shape: tuple, method: str = "auto") -> int:
+    """Peak bytes :func:`exact_rank` allocates for a matrix of this shape, besides the input.
+
+    BLAS: the elimination's float64 working copy and panels (``tensorlib.elimination.rank_bytes``)
+    plus one integer copy of the input. FLINT: its own copy of the matrix and two of ours (the
+    reduced and the contiguous one), 8 bytes an entry each.
+    """
+    m, n = (int(s) for s in shape)
+    if method == "blas" or (method == "auto" and min(m, n) >= _BLAS_MIN_SIDE):
+        return rank_bytes((m, n)) + 8 * m * n
+    return 3 * 8 * m * n
+
+
+def exact_rank(matrix: np.ndarray, p: Optional[int] = None, *, method: str = "auto",
+               memory_budget: Optional[int] = None) -> int:
     """Rank over GF(p) of an integer matrix, computed exactly.
 
     Parameters
@@ -118,6 +144,10 @@ def exact_rank(matrix: np.ndarray, p: Optional[int] = None, *, method: str = "au
         factor of each product). ``"flint"``: python-flint's ``nmod_mat`` LU, the reference.
         ``"auto"`` (default): BLAS for matrices with at least 512 rows and 512 columns, else FLINT.
         Both are exact; they differ only in speed.
+    memory_budget : int, optional
+        Bytes the elimination may allocate (default: half of the physical memory,
+        :func:`default_memory_budget`). A matrix whose elimination would need more is refused
+        before anything is allocated: FLINT aborts the whole process when an allocation fails.
 
     Returns
     -------
@@ -133,6 +163,9 @@ def exact_rank(matrix: np.ndarray, p: Optional[int] = None, *, method: str = "au
     ValueError
         If ``p`` is not a prime in ``[2, 2**31)`` (flint would abort the process), or ``method``
         is not one of :data:`EXACT_RANK_METHODS`.
+    MemoryError
+        If the elimination would need more than ``memory_budget`` bytes (:func:`exact_rank_bytes`);
+        the message gives the estimate.
     """
     p = DEFAULT_PRIME if p is None else validate_prime(p, "p")
     if not isinstance(method, str) or method not in EXACT_RANK_METHODS:
@@ -145,6 +178,12 @@ def exact_rank(matrix: np.ndarray, p: Optional[int] = None, *, method: str = "au
                         "(exact=True) or convert integral floats with .astype(np.int64)")
     if a.size == 0:
         return 0
+    budget = default_memory_budget() if memory_budget is None else check_int(memory_budget, "memory_budget", 1)
+    need = exact_rank_bytes(a.shape, method)
+    if need > budget:
+        raise MemoryError(f"exact_rank: eliminating a {a.shape[0]} x {a.shape[1]} matrix needs about "
+                          f"{need / 2**30:.3g} GiB, above memory_budget = {budget / 2**30:.3g} GiB; use a smaller "
+                          "matrix (fewer samples, e.g. max_samples in separation_rank) or raise memory_budget")
     if method == "blas" or (method == "auto" and min(a.shape) >= _BLAS_MIN_SIDE):
         return rank_mod_p(a, p)
     if a.dtype == np.uint64:

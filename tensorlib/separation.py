@@ -20,7 +20,6 @@ Float64 ranks are SVD estimates (:func:`tensorlib.rank.numerical_rank`) and are 
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Tuple, Union
@@ -32,9 +31,9 @@ from .fields import is_prime, previous_prime
 from .grid import fill_block, resolve_prime, sample_side
 from .models import upper_bound_of, validate_model
 from .partitions import validate_partition
-from .rank import exact_rank, numerical_rank
+from .rank import default_memory_budget, exact_rank, numerical_rank
 
-__all__ = ["SeparationRank", "separation_rank", "MIN_SATURATION_PRIME", "default_memory_budget"]
+__all__ = ["SeparationRank", "separation_rank", "MIN_SATURATION_PRIME"]
 
 #: Below this prime a rank-deficient sample matrix is not read as the separation rank: residues of a
 #: tiny field hit the zero set of a low-degree polynomial too often (p = 3 makes a rank-8 network
@@ -42,14 +41,6 @@ __all__ = ["SeparationRank", "separation_rank", "MIN_SATURATION_PRIME", "default
 MIN_SATURATION_PRIME: int = 2**16
 
 Progress = Union[None, bool, Callable[[int, int, float], None]]
-
-
-def default_memory_budget() -> int:
-    """Half of the machine's physical memory, in bytes (the default ``memory_budget``)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX systems
-        return 4 * 2**30
 
 
 def _bytes_for(K: int) -> int:
@@ -254,7 +245,7 @@ def separation_rank(
         lower bound.
     memory_budget : int, optional
         Bytes the sampled matrix and its elimination may use (default: half of the physical
-        memory, :func:`default_memory_budget`). Before a step that would need more, the growth
+        memory, :func:`~tensorlib.rank.default_memory_budget`). Before a step that would need more, the growth
         stops and the result is a lower bound that says so; if even the first step does not fit,
         ``MemoryError`` is raised with the estimate.
     tol : float, optional

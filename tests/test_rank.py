@@ -1,5 +1,7 @@
 """Tests of tensorlib.rank: exact GF(p) ranks against independent computations, float ranks, validation."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -320,3 +322,24 @@ def test_float_rank_rejects_complex_matrices():
 def test_numerical_rank_rejects_bad_tolerance(tol, exc, msg):
     with pytest.raises(exc, match=msg):
         numerical_rank(np.eye(2), tol=tol)
+
+
+# -- the memory budget and masked arrays (issue 11) ---------------------------------------------------
+
+@pytest.mark.parametrize("method", ["flint", "blas"])
+def test_a_matrix_over_the_memory_budget_is_refused_before_any_allocation(method):
+    a = np.zeros((600, 600), dtype=np.int64)
+    need = rank_module.exact_rank_bytes(a.shape, method)
+    with pytest.raises(MemoryError, match=r"eliminating a 600 x 600 matrix needs about .* GiB, above memory_budget"):
+        exact_rank(a, method=method, memory_budget=need - 1)
+    assert exact_rank(a, method=method, memory_budget=need) == 0
+
+
+def test_the_default_memory_budget_is_half_the_physical_memory():
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert rank_module.default_memory_budget() == total // 2
+
+
+def test_a_masked_matrix_is_refused():
+    with pytest.raises(TypeError, match="masked array"):
+        exact_rank(np.ma.masked_array(np.eye(3, dtype=np.int64), mask=np.eye(3, dtype=bool)))

@@ -9,7 +9,6 @@ running the code under test. The status words are the book's (issue 11):
 * *lower bound* -- everything else, with the reason (two primes disagree, memory budget, small prime).
 """
 
-import os
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from tensorlib.bounds import sum_of_products_rank
 from tensorlib.fields import previous_prime
 from tensorlib.models import validate_inputs
 from tensorlib.networks import ProductOfLinearForms, ShallowConvAC, SumOfProducts
-from tensorlib.separation import MIN_SATURATION_PRIME, SeparationRank, default_memory_budget
+from tensorlib.separation import MIN_SATURATION_PRIME, SeparationRank
 
 SETTINGS = settings(max_examples=30)
 Q = previous_prime(P)  # the confirmation prime
@@ -338,11 +337,6 @@ def test_a_memory_budget_that_fits_the_first_run_does_not_lose_it_in_the_confirm
     result = separation_rank(InnerProduct(15), ((0,), (1,)), memory_budget=budget)
     assert result.rank == 15 and result.saturated and result.confirmed and result.is_value
     assert result.confirmation.samples == 16  # confirmed within the budget the first run fitted in
-
-
-def test_the_default_memory_budget_is_half_the_physical_memory():
-    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    assert default_memory_budget() == physical // 2
 
 
 @pytest.mark.parametrize("budget, exc", [(0, ValueError), (-1, ValueError), (1.5e9, TypeError), ("1G", TypeError)])
