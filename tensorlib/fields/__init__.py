@@ -36,17 +36,22 @@ from typing import Any, Iterable, Optional, Tuple
 import flint
 import numpy as np
 
-from .checks import check_int
+from ..checks import check_int
 
 __all__ = ["DEFAULT_PRIME", "Field", "FLOAT64", "gf", "is_prime", "previous_prime", "validate_prime", "matmul_mod"]
 
 # float64 represents every integer below 2**53 exactly.
 _FLOAT_EXACT = 2**53
 
-#: The default prime for exact ranks: the largest prime below ``2**31``. Large enough that a random
-#: weight setting reaches the generic rank with overwhelming probability (Schwartz--Zippel), small
-#: enough that products of two residues fit in ``int64``.
-DEFAULT_PRIME: int = 2**31 - 1
+#: The default prime for exact ranks: 4194301, the largest prime below :math:`2^{22}`. Its centred
+#: residues have magnitude below :math:`2^{21}`, so a float64 product of two is below :math:`2^{42}`
+#: and about 2047 of them add up exactly (:math:`< 2^{53}`): the exact elimination
+#: (:mod:`tensorlib.elimination`) and the networks' matrix products then run on float64 BLAS. The
+#: price is a smaller high-probability margin than :math:`2^{31}` would give (a spurious rank drop
+#: has probability of order degree/p), which the confirmation with a second prime
+#: (:func:`previous_prime`: 4194287) covers; a rank that meets a proven upper bound is certified
+#: whatever the prime.
+DEFAULT_PRIME: int = 4194301
 
 _LIMB_BITS = 16
 _LIMB_MASK = (1 << _LIMB_BITS) - 1
