@@ -1,15 +1,20 @@
-"""Benchmarks of tensorlib's exact separation-rank engine.
+"""Benchmarks of tensorlib's exact separation-rank engine, and the frontier results of the book.
 
 Run from the repository root:
 
-    python benchmarks/run_benchmarks.py            # all cases, writes benchmarks/results.md
-    python benchmarks/run_benchmarks.py --book     # also times each chapter and the full book build
-    python benchmarks/run_benchmarks.py --case convac_6561
+    python benchmarks/run_benchmarks.py                  # the three reference cases -> results.md
+    python benchmarks/run_benchmarks.py --frontier       # also the frontier cases -> frontier.json
+    python benchmarks/run_benchmarks.py --book           # also each chapter and a cold book build
+    python benchmarks/run_benchmarks.py --case rac_d3    # one case, printed only
 
-Each case runs in its own subprocess, so its peak RSS (``ru_maxrss``) is its own. Times are wall
-clock on whatever machine runs this; compare ratios within one run (these machines are noisy).
-The "flint floor" of a case is the time python-flint's ``nmod_mat.rank`` takes on a random matrix
-of the same size and the same prime, matrix construction excluded.
+Every measurement runs in its own subprocess, so its peak RSS (``ru_maxrss``) is its own. For each
+reference case the same run reports: the total wall time of ``separation_rank`` with its default
+arguments and ``confirm=False`` (one certification), the time of LAPACK's LU
+(``scipy.linalg.lu_factor``) of a random r x r float64 matrix, r the rank found (the floor of any
+dense elimination), their ratio, and the time FLINT's ``nmod_mat.rank`` (the previous engine)
+takes on a random r x r matrix mod the same prime. The confirmation with a second prime
+(``confirm=True``, the default) is timed separately. These machines are noisy: the load average is
+recorded next to each figure, and ratios within one run are what matter.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -28,170 +34,160 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.md"
+FRONTIER = Path(__file__).resolve().parent / "frontier.json"
+
+
+def _case(name: str):
+    """(model, partition, label) of each case."""
+    import tensorlib as tl
+    from tensorlib.networks import RAC, DeepConvAC, SelfAttention
+
+    if name == "convac_6561":
+        return DeepConvAC(16, 3, 3, seed=0), tl.odd_even(16), "deep ConvAC N=16, M=r=3, odd/even"
+    if name == "attention_w3_d3":
+        return SelfAttention(4, 3, 3, seed=0), tl.balanced(4, seed=0), "self-attention width 3, depth 3, 4 tokens"
+    if name == "rac_d3":
+        return RAC(8, 3, 3, depth=3, seed=0), tl.start_end(8), "deep RAC depth 3, M=R=3, T=8, Start-End"
+    if name == "attention_w4_d3":
+        return SelfAttention(4, 4, 3, seed=0), tl.balanced(4, seed=0), "self-attention width 4, depth 3, 4 tokens"
+    if name.startswith("rac_d3_T"):
+        T = int(name[len("rac_d3_T"):])
+        return RAC(T, 3, 3, depth=3, seed=0), tl.start_end(T), f"deep RAC depth 3, M=R=3, T={T}, Start-End"
+    raise KeyError(name)
+
+
+REFERENCE = ["convac_6561", "attention_w3_d3", "rac_d3"]
+FRONTIER_CASES = ["attention_w4_d3", "rac_d3_T10", "rac_d3_T12"]
+
+
+def _load() -> float:
+    return float(open("/proc/loadavg").read().split()[0])
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _flint_floor(size: int, p: int) -> float:
-    import flint
+def child_separation(name: str, confirm: bool) -> dict:
+    """One separation_rank run with default arguments."""
+    import tensorlib as tl
 
-    a = np.random.default_rng(1).integers(0, p, size=(size, size))
-    mat = flint.nmod_mat(a.tolist(), p)
+    model, partition, label = _case(name)
+    load = _load()
     t0 = time.perf_counter()
-    mat.rank()
-    return time.perf_counter() - t0
+    cpu0 = time.process_time()
+    result = tl.separation_rank(model, partition, confirm=confirm)
+    out = {"name": name, "case": label, "rank": result.rank, "status": result.status, "K": result.samples,
+           "upper_bound": result.upper_bound, "prime": result.prime, "seconds": time.perf_counter() - t0,
+           "cpu_seconds": time.process_time() - cpu0, "load": load, "steps": len(result.history)}
+    if result.confirmation is not None:
+        out.update(confirm_prime=result.confirmation.prime, confirm_rank=result.confirmation.rank,
+                   confirm_K=result.confirmation.samples)
+    return out
 
 
-def _convac_6561():
-    import tensorlib as tl
-    from tensorlib.networks import DeepConvAC
+def child_lu(n: int) -> dict:
+    """LAPACK's LU of a random n x n float64 matrix (best of 3)."""
+    import scipy.linalg
 
-    return (DeepConvAC(16, 3, 3, seed=0), tl.odd_even(16),
-            "deep ConvAC N=16, M=r=3, odd/even", "min(r0, M)^(N/2) = 3^8 = 6561 (COLT 2016, Thm 1)", {})
-
-
-def _attention_w3_d3():
-    import tensorlib as tl
-    from tensorlib.networks import SelfAttention
-
-    bound = tl.bounds.self_attention_rank_upper_bound(3, 3)
-    return (SelfAttention(4, 3, 3, seed=0), tl.balanced(4, seed=0),
-            "self-attention width 3, depth 3, 4 tokens, balanced",
-            f"saturated, <= {bound} (our upper bound; max_rank = bound + 1)", {"max_rank": bound + 1})
-
-
-def _rac_d3():
-    import tensorlib as tl
-    from tensorlib.networks import RAC
-
-    return (RAC(8, 3, 3, depth=3, seed=0), tl.start_end(8),
-            "deep RAC depth 3, M=R=3, T=8, Start-End", "saturated, below the model's proven upper bound", {})
-
-
-SEPARATION_CASES = {"convac_6561": _convac_6561, "attention_w3_d3": _attention_w3_d3, "rac_d3": _rac_d3}
-
-
-def child_total(name: str) -> dict:
-    """separation_rank alone: its wall time and the process's peak RSS."""
-    import tensorlib as tl
-
-    model, partition, label, expected, options = SEPARATION_CASES[name]()
-    steps = []
-    t0 = time.perf_counter()
-    result = tl.separation_rank(model, partition, progress=lambda K, r, s: steps.append(K), **options)
-    return {"case": label, "expected": expected, "K": result.samples, "rank": result.rank, "status": result.status,
-            "schedule": steps, "total_s": time.perf_counter() - t0, "prime": result.prime}
-
-
-def child_split(name: str, K: int) -> dict:
-    """The final K x K matrix alone: assembly time, then exact rank time."""
-    import tensorlib as tl
-
-    model, partition, _, _, _ = SEPARATION_CASES[name]()
-    t0 = time.perf_counter()
-    F = tl.sampled_grid_matrix(model, partition, K)
-    assembly = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tl.exact_rank(F)
-    return {"assembly_s": assembly, "rank_s": time.perf_counter() - t0}
-
-
-def child_floor(K: int, p: int) -> dict:
-    return {"flint_floor_s": _flint_floor(K, p)}
-
-
-def case_rank_routines() -> dict:
-    """exact_rank against numerical_rank on random integer matrices (the foundation issue's figures)."""
-    import tensorlib as tl
-
-    rows = []
-    for n in (1000, 2000, 4000):
-        a = np.random.default_rng(n).integers(0, 1000, size=(n, n))
+    a = np.random.default_rng(n).standard_normal((n, n))
+    best = float("inf")
+    for _ in range(3):
+        b = a.copy()
         t0 = time.perf_counter()
-        r_exact = tl.exact_rank(a)
-        t_exact = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        r_float = tl.numerical_rank(a)
-        t_float = time.perf_counter() - t0
-        rows.append({"n": n, "exact_rank": r_exact, "exact_s": t_exact, "numerical_rank": r_float,
-                     "numerical_s": t_float})
-    return {"case": "rank routines", "rows": rows}
+        scipy.linalg.lu_factor(b, overwrite_a=True, check_finite=False)
+        best = min(best, time.perf_counter() - t0)
+    return {"lu_seconds": best}
+
+
+def child_flint(n: int, p: int) -> dict:
+    """FLINT's rank of a random n x n matrix mod p (the previous engine), construction excluded."""
+    from tensorlib.rank import exact_rank
+
+    a = np.random.default_rng(n).integers(0, p, size=(n, n))
+    t0 = time.perf_counter()
+    exact_rank(a, p, method="flint")
+    return {"flint_seconds": time.perf_counter() - t0}
 
 
 def _child(*args: str) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()
-        raise RuntimeError(tail[-1] if tail else "child failed")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def run_case(name: str) -> dict:
-    if name == "rank_routines":
-        return _child("rank_routines")
-    try:
-        out = _child("total", name)
-        for extra in (_child("split", name, str(out["K"])), _child("floor", str(out["K"]), str(out["prime"]))):
-            extra.pop("peak_rss_mb")  # the case's RSS is that of the separation_rank run
-            out.update(extra)
-    except RuntimeError as err:
-        return {"case": name, "error": str(err)}
-    out["ratio"] = out["total_s"] / out["flint_floor_s"]
+        raise RuntimeError(tail[-1] if tail else f"child failed ({proc.returncode})")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
 
 
-CASES = ["rank_routines", *SEPARATION_CASES]
+def run_reference(name: str) -> dict:
+    out = _child("separation", name, "0")
+    out["peak_rss_mb"] = out.pop("child_rss_mb")
+    out.update({k: v for k, v in _child("lu", str(out["rank"])).items() if k != "child_rss_mb"})
+    out.update({k: v for k, v in _child("flint", str(out["rank"]), str(out["prime"])).items() if k != "child_rss_mb"})
+    confirmed = _child("separation", name, "1")
+    out.update(confirmed_seconds=confirmed["seconds"], confirmed_status=confirmed["status"],
+               confirmed_rss_mb=confirmed["child_rss_mb"])
+    out["ratio"] = out["seconds"] / out["lu_seconds"]
+    return out
+
+
+def run_frontier(name: str) -> dict:
+    out = _child("separation", name, "1")
+    out["peak_rss_mb"] = out.pop("child_rss_mb")
+    out["command"] = f"python benchmarks/run_benchmarks.py --frontier-case {name}"
+    return out
 
 
 def _time_book() -> dict:
-    chapters = sorted((ROOT / "chapters").glob("*.ipynb"))
-    times = {}
     bindir = Path(sys.executable).parent
-    for nb in chapters:
-        out = Path("/tmp") / f"bench_{nb.name}"
+    times = {}
+    for nb in sorted((ROOT / "chapters").glob("*.ipynb")):
         t0 = time.perf_counter()
-        subprocess.run([str(bindir / "jupyter-execute"), "--output", str(out), str(nb)], cwd=nb.parent,
-                       capture_output=True, check=True)
+        subprocess.run([str(bindir / "jupyter-execute"), "--output", f"/tmp/bench_{nb.name}", str(nb)],
+                       cwd=nb.parent, capture_output=True, check=True)
         times[nb.stem] = time.perf_counter() - t0
+    shutil.rmtree("/tmp/bench_book", ignore_errors=True)  # a cold build: no execution cache
     t0 = time.perf_counter()
-    subprocess.run([str(bindir / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going", ".", "--path-output",
-                    "/tmp/bench_book"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run([str(bindir / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going", ".",
+                    "--path-output", "/tmp/bench_book"], cwd=ROOT, capture_output=True, check=True)
     times["full book build (cold, --all)"] = time.perf_counter() - t0
     return times
 
 
-def _markdown(results: list, book: dict | None) -> str:
+def _markdown(results: list, frontier: list, book: dict | None) -> str:
     lines = [
         "<!-- Written by benchmarks/run_benchmarks.py; do not edit by hand. -->",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        "times are wall clock, load average at the start of each run in the last column.",
         "",
-        "| case | K | rank | status | reference | assembly (s) | rank (s) | total (s) | flint floor (s) | total / floor | peak RSS (MB) |",
+        "One certification (`separation_rank` with default arguments, `confirm=False`), against LAPACK's "
+        "LU of a random r x r float64 matrix (r the rank) and FLINT's rank of a random r x r matrix mod "
+        "the same prime (the previous engine):",
+        "",
+        "| case | rank r | status | K | total (s) | LU of r x r (s) | total / LU | FLINT rank of r x r (s) "
+        "| peak RSS (MB) | with confirmation (s) | load |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    rank_rows = None
     for r in results:
-        # peak RSS of the separation_rank run alone (the split and floor runs are separate processes)
-        if "rows" in r:
-            rank_rows = r
-            continue
         if "error" in r:
-            lines.append(f"| {r['case']} | – | – | error: {r['error']} | | | | | | | |")
+            lines.append(f"| {r['name']} | error: {r['error']} |" + " |" * 9)
             continue
         lines.append(
-            f"| {r['case']} | {r['K']} | {r['rank']} | {r['status']} | {r['expected']} | {r['assembly_s']:.2f} | {r['rank_s']:.2f} | "
-            f"{r['total_s']:.2f} | {r['flint_floor_s']:.2f} | {r['ratio']:.2f} | {r['peak_rss_mb']:.0f} |")
-    lines.append("")
-    lines.append("K is the final number of samples per side; the total includes every doubling of K "
-                 "(schedule: " + "; ".join(f"{r['case'].split(',')[0]}: {r.get('schedule')}" for r in results
-                                          if "schedule" in r) + ").")
-    if rank_rows:
-        lines += ["", "Random integer matrices (entries in [0, 1000)), full rank:", "",
-                  "| n x n | exact_rank (s) | numerical_rank (s) | exact / numerical |", "|---|---|---|---|"]
-        for row in rank_rows["rows"]:
-            lines.append(f"| {row['n']} | {row['exact_s']:.2f} | {row['numerical_s']:.2f} | "
-                         f"{row['exact_s'] / row['numerical_s']:.1f} |")
+            f"| {r['case']} | {r['rank']} | {r['status']} | {r['K']} | {r['seconds']:.2f} | {r['lu_seconds']:.2f} | "
+            f"{r['ratio']:.2f} | {r['flint_seconds']:.1f} | {r['peak_rss_mb']:.0f} | "
+            f"{r['confirmed_seconds']:.2f} ({r['confirmed_status']}) | {r['load']:.1f} |")
+    if frontier:
+        lines += ["", "The frontier (`confirm=True`, the book's setting; `python benchmarks/run_benchmarks.py "
+                  "--frontier` reproduces them and rewrites `benchmarks/frontier.json`, which chapters 5 and 6 read):",
+                  "", "| case | rank | status | K | our upper bound | second prime: rank (K) | time (s) "
+                  "| peak RSS (MB) | load |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in frontier:
+            if "error" in r:
+                lines.append(f"| {r['name']} | error: {r['error']} |" + " |" * 7)
+                continue
+            second = f"{r['confirm_rank']} ({r['confirm_K']})" if "confirm_rank" in r else "–"
+            lines.append(f"| {r['case']} | {r['rank']} | {r['status']} | {r['K']} | {r['upper_bound']} | {second} | "
+                         f"{r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {r['load']:.1f} |")
     if book:
         lines += ["", "| chapter | execution (s) |", "|---|---|"]
         lines += [f"| {name} | {secs:.1f} |" for name, secs in book.items()]
@@ -200,35 +196,49 @@ def _markdown(results: list, book: dict | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", choices=CASES, action="append")
-    parser.add_argument("--book", action="store_true", help="also time each chapter and the full build")
+    parser.add_argument("--case", choices=REFERENCE, action="append", help="run only these reference cases")
+    parser.add_argument("--frontier", action="store_true", help="also the frontier cases (minutes each)")
+    parser.add_argument("--frontier-case", choices=FRONTIER_CASES, action="append", help="one frontier case")
+    parser.add_argument("--book", action="store_true", help="also time each chapter and a cold full build")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        if kind == "rank_routines":
-            out = case_rank_routines()
-        elif kind == "total":
-            out = child_total(rest[0])
-        elif kind == "split":
-            out = child_split(rest[0], int(rest[1]))
+        if kind == "separation":
+            out = child_separation(rest[0], rest[1] == "1")
+        elif kind == "lu":
+            out = child_lu(int(rest[0]))
         else:
-            out = child_floor(int(rest[0]), int(rest[1]))
-        out["peak_rss_mb"] = _peak_rss_mb()
+            out = child_flint(int(rest[0]), int(rest[1]))
+        out["child_rss_mb"] = _peak_rss_mb()
         print(json.dumps(out))
         return
-    results = []
-    for name in args.case or CASES:
+
+    def run(fn, name):
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        results.append(run_case(name))
-        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    text = _markdown(results, None)
-    if not args.case:
-        RESULTS.write_text(text)  # the book build below includes this page
-        if args.book:
-            text = _markdown(results, _time_book())
-            RESULTS.write_text(text)
-    print(text)
+        try:
+            out = fn(name)
+        except RuntimeError as err:
+            out = {"name": name, "error": str(err)}
+        print(json.dumps(out), file=sys.stderr, flush=True)
+        return out
+
+    if args.frontier_case:
+        print(json.dumps([run(run_frontier, name) for name in args.frontier_case], indent=1))
+        return
+    results = [run(run_reference, name) for name in args.case or REFERENCE]
+    frontier = [run(run_frontier, name) for name in FRONTIER_CASES] if args.frontier else []
+    if frontier:
+        FRONTIER.write_text(json.dumps({r["name"]: r for r in frontier}, indent=1) + "\n")
+    if args.case:
+        print(_markdown(results, frontier, None))
+        return
+    if not frontier and FRONTIER.exists():  # keep the committed frontier in the page
+        frontier = list(json.loads(FRONTIER.read_text()).values())
+    RESULTS.write_text(_markdown(results, frontier, None))
+    if args.book:
+        RESULTS.write_text(_markdown(results, frontier, _time_book()))
+    print(RESULTS.read_text())
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ of :math:`k` products is an integer of magnitude at most :math:`k h^2`, exact in
 
 whatever order BLAS adds the terms in. Products are cut along their inner dimension into chunks of
 at most :math:`k_{\\max} = \\lfloor (2^{53} - h) / h^2 \\rfloor` terms and reduced mod p between
-chunks (see ``tensorlib._blas_modp`` for the exact bounds, rounding included).
+chunks (see :mod:`tensorlib.fields.blas` for the exact bounds, rounding included).
 
 The primes
 ----------
@@ -24,7 +24,7 @@ updates of :data:`PANEL` columns before it must be reduced (a few passes over me
 Measured on one BLAS thread (``benchmarks/bench_elimination.py``, ``--cases blas21 blas``), primes
 below :math:`2^{21}` and :math:`2^{22}` run at the same speed (within the noise of our runs); :math:`p \\approx 2^{23}` costs 4 to
 10% more at n = 3000 to 6561; primes above about :math:`2^{23.5}` split one factor of every
-product into two limbs (``tensorlib._blas_modp``): still exact for every prime below
+product into two limbs (:mod:`tensorlib.fields.blas`): still exact for every prime below
 :math:`2^{31}`, at 2 to 2.8 times the cost. :data:`BLAS_PRIMES` are therefore the largest primes
 below :math:`2^{22}`: the fastest, with the larger margin.
 
@@ -60,16 +60,17 @@ from typing import Optional
 
 import numpy as np
 
-from ._blas_modp import _CHUNK_ENTRIES, FloatModP, pivots
 from .checks import check_int
-from .fields import validate_prime
+from .fields import DEFAULT_PRIME, previous_prime, validate_prime
+from .fields.blas import CHUNK_ENTRIES, FloatModP
+from .pivots import pivots
 
 __all__ = ["BLAS_PRIMES", "BLAS_PRIME", "PANEL", "rank_mod_p", "rank_bytes", "GrowingElimination"]
 
 #: The three largest primes below :math:`2^{22}`: sums of up to 2047 products of centred residues
 #: are exact in float64. The first is the recommended prime of the BLAS engine, the others are
 #: independent primes for confirming a saturated rank.
-BLAS_PRIMES: tuple = (4194301, 4194287, 4194277)
+BLAS_PRIMES: tuple = (DEFAULT_PRIME, previous_prime(DEFAULT_PRIME), previous_prime(previous_prime(DEFAULT_PRIME)))
 
 #: The recommended prime for exact ranks on BLAS (the largest prime below :math:`2^{22}`).
 BLAS_PRIME: int = BLAS_PRIMES[0]
@@ -179,7 +180,7 @@ def rank_bytes(shape: tuple, panel: int = PANEL) -> int:
     """
     m, n = sorted(int(s) for s in shape)
     panel = min(panel, n)
-    return 8 * (m * n + 2 * m * panel + panel * n + 4 * _CHUNK_ENTRIES)
+    return 8 * (m * n + 2 * m * panel + panel * n + 4 * CHUNK_ENTRIES)
 
 
 class _Rows:
@@ -285,7 +286,7 @@ class GrowingElimination:
         k = check_int(k, "k", 1)
         widest = max((x.shape[0] for x in self._inverses), default=0)
         big, small = self.size * k, k * k
-        return 8 * (4 * big + self.size * widest + 10 * small + 4 * _CHUNK_ENTRIES)
+        return 8 * (4 * big + self.size * widest + 10 * small + 4 * CHUNK_ENTRIES)
 
     def _convert(self, block: np.ndarray):
         # The inputs are only added to reduced products before being reduced: residues need no reduction.

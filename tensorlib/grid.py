@@ -14,6 +14,8 @@ matrix holds integers mod p and nothing else.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -34,6 +36,9 @@ _PAIRS_PER_BATCH = 1 << 15
 
 # Rows of F assembled at once: bounds the memory of each block to about 32 MB.
 _BLOCK_ENTRIES = 1 << 22
+# Threads of the assembly (one per core), and the smallest block worth splitting among them.
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+_PARALLEL_ENTRIES = 1 << 16
 
 
 def check_dense_size(shape: tuple, what: str, budget: int = GRID_MEMORY_BUDGET) -> None:
@@ -191,10 +196,26 @@ def sampled_grid_matrix(model: Any, partition: object, samples: int, *, exact: b
 
 def fill_block(F: np.ndarray, model: Any, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition,
                p: Optional[int], row0: int = 0, col0: int = 0) -> None:
-    """Write the block for ``x_rows`` x ``x_cols`` into ``F[row0:, col0:]``, a bounded number of rows at a time."""
-    if x_rows.shape[0] == 0 or x_cols.shape[0] == 0:
+    """Write the block for ``x_rows`` x ``x_cols`` into ``F[row0:, col0:]``, a bounded number of rows at a time.
+
+    A model whose ``grid_matrix_block`` may run in several threads at once (``parallel_blocks =
+    True``, as tensorlib's networks declare) gets its row blocks assembled by one thread per core:
+    numpy's array operations release the GIL, and the assembly is elementwise work that one core
+    cannot share with BLAS otherwise.
+    """
+    A, B = x_rows.shape[0], x_cols.shape[0]
+    if A == 0 or B == 0:
         return
-    step = max(1, _BLOCK_ENTRIES // x_cols.shape[0])
-    for a0 in range(0, x_rows.shape[0], step):
-        a1 = min(x_rows.shape[0], a0 + step)
-        F[row0 + a0:row0 + a1, col0:col0 + x_cols.shape[0]] = _block(model, x_rows[a0:a1], x_cols, partition, p)
+    threads = _THREADS if getattr(model, "parallel_blocks", False) and A * B >= _PARALLEL_ENTRIES else 1
+    step = max(1, min(_BLOCK_ENTRIES // B, -(-A // threads)))
+
+    def rows(a0: int) -> None:
+        a1 = min(A, a0 + step)
+        F[row0 + a0:row0 + a1, col0:col0 + B] = _block(model, x_rows[a0:a1], x_cols, partition, p)
+
+    if threads == 1:
+        for a0 in range(0, A, step):
+            rows(a0)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(rows, range(0, A, step)))  # list() re-raises a worker's exception here

@@ -31,6 +31,7 @@ from .fields import is_prime, previous_prime
 from .grid import fill_block, resolve_prime, sample_side
 from .models import upper_bound_of, validate_model
 from .partitions import validate_partition
+from .elimination import GrowingElimination
 from .rank import default_memory_budget, exact_rank, numerical_rank
 
 __all__ = ["SeparationRank", "separation_rank", "MIN_SATURATION_PRIME"]
@@ -43,9 +44,16 @@ MIN_SATURATION_PRIME: int = 2**16
 Progress = Union[None, bool, Callable[[int, int, float], None]]
 
 
+# Exact runs keep the whole sampled matrix below this K, then grow an elimination in steps of _STEP.
+_GROWING_FROM = 512
+_STEP = 256
+# The networks' fast paths assemble a block a bounded number of rows at a time (tensorlib.grid).
+_ASSEMBLY_BYTES = 64 * 2**20
+
+
 def _bytes_for(K: int) -> int:
-    """Peak bytes of one step at K samples per side: F, FLINT's copy of it, and the assembly blocks."""
-    return 2 * 8 * K * K + 64 * 2**20
+    """Peak bytes of a step that keeps the whole K x K matrix: F, a working copy of it, and the assembly blocks."""
+    return 2 * 8 * K * K + _ASSEMBLY_BYTES
 
 
 class _ProgressBar:
@@ -258,9 +266,12 @@ def separation_rank(
 
     Notes
     -----
-    The sample sizes are ``start, 2 start, 4 start, ...``; when the next doubling would pass half of
-    the cap (``max_samples`` or the upper bound), K jumps straight to the cap, since the last rank
-    computation dominates the cost (elimination is cubic in K).
+    Exact runs double K from ``start`` up to 512 samples per side, keeping the sampled matrix and
+    taking its rank afresh; from there they grow a bordered elimination
+    (:class:`~tensorlib.elimination.GrowingElimination`) by 256 samples per side at a time, so
+    that only new rows and columns are assembled, F is not kept, and the whole run costs about one
+    elimination of a matrix just past the rank (or of the cap's size when the rank meets the upper
+    bound). Float runs double K and jump to the cap when the next doubling would pass half of it.
 
     Returns
     -------
@@ -318,17 +329,39 @@ def _confirmation_prime(p: int) -> int:
     return q
 
 
+def _next_size(K: int, cap: int, exact: bool) -> int:
+    """The next number of samples per side.
+
+    Exact ranks double K up to :data:`_GROWING_FROM`, then grow by :data:`_STEP` at a time: the
+    growing elimination's cost is one elimination of the final size whatever the steps, so small
+    steps stop just past the rank. Float ranks (an SVD of the whole matrix each time) double, and
+    jump to the cap when the next doubling would pass half of it.
+    """
+    if exact and K >= _GROWING_FROM:
+        return min(cap, K + _STEP)
+    if exact:
+        return min(cap, 2 * K, _GROWING_FROM)
+    return cap if 4 * K >= cap else min(cap, 2 * K)
+
+
 def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime: Optional[int],
           seed: Union[int, Tuple[int, int]], start: int, cap: int, upper: Optional[int], budget: int,
           tol: Optional[float], progress: Progress) -> SeparationRank:
-    """One run of the growth of K, in one field."""
+    """One run of the growth of K, in one field.
+
+    While K is small the whole sampled matrix F is kept and its rank taken afresh (FLINT is fastest
+    there). From :data:`_GROWING_FROM` samples on, exact runs hand F to a
+    :class:`~tensorlib.elimination.GrowingElimination` and only the new rows and columns are ever
+    assembled: F itself is no longer kept, and the rank costs one elimination in all.
+    """
     I, J = partition
     rng = np.random.default_rng(seed)
     M = model.input_dim
     dtype = np.int64 if prime is not None else np.float64
     xr = np.empty((0, len(I), M), dtype=dtype)
     xc = np.empty((0, len(J), M), dtype=dtype)
-    F = np.empty((0, 0), dtype=dtype)
+    F: Optional[np.ndarray] = np.empty((0, 0), dtype=dtype)
+    engine: Optional[GrowingElimination] = None
     history: List[Tuple[int, int]] = []
     K = min(start, cap)
     if _bytes_for(K) > budget:
@@ -339,18 +372,28 @@ def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime:
     bar = _ProgressBar(progress, model)
     while True:
         t0 = time.perf_counter()
-        new = K - xr.shape[0]
+        old, new = xr.shape[0], K - xr.shape[0]
         nr = sample_side(rng, new, len(I), M, prime)
         nc = sample_side(rng, new, len(J), M, prime)
-        # Grow F by its new columns and new rows; the old block is kept, not recomputed.
-        old = xr.shape[0]
-        grown = np.empty((K, K), dtype=dtype)
-        grown[:old, :old] = F
-        F = grown
         xr, xc = np.concatenate([xr, nr]), np.concatenate([xc, nc])
-        fill_block(F, model, xr[:old], nc, (I, J), prime, col0=old)
-        fill_block(F, model, nr, xc, (I, J), prime, row0=old)
-        rank = exact_rank(F, prime) if prime is not None else numerical_rank(F, tol)
+        if engine is None:
+            grown = np.empty((K, K), dtype=dtype)
+            grown[:old, :old] = F
+            F = grown
+            fill_block(F, model, xr[:old], nc, (I, J), prime, col0=old)
+            fill_block(F, model, nr, xc, (I, J), prime, row0=old)
+            if prime is not None and K >= _GROWING_FROM:
+                engine = GrowingElimination(prime)
+                rank = engine.grow(np.empty((0, K), dtype=np.int64), F)
+                F = None
+            else:
+                rank = exact_rank(F, prime) if prime is not None else numerical_rank(F, tol)
+        else:
+            right = np.empty((old, new), dtype=np.int64)  # the new columns, in the old rows
+            fill_block(right, model, xr[:old], nc, (I, J), prime)
+            bottom = np.empty((new, K), dtype=np.int64)   # the new rows, over all columns
+            fill_block(bottom, model, nr, xc, (I, J), prime)
+            rank = engine.grow(right, bottom)
         history.append((K, rank))
         bar.update(K, rank, time.perf_counter() - t0)
         if rank < K:
@@ -361,8 +404,8 @@ def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime:
         if K >= cap:
             stopped_by = "max_samples"
             break
-        following = cap if 4 * K >= cap else 2 * K
-        if _bytes_for(following) > budget:
+        following = _next_size(K, cap, prime is not None)
+        if _step_bytes(engine, K, following) > budget:
             stopped_by = "memory budget"
             break
         K = following
@@ -370,3 +413,11 @@ def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime:
     return SeparationRank(rank=rank, saturated=rank < K, exact=prime is not None, samples=K,
                           seed=seed if isinstance(seed, int) else int(seed[0]), prime=prime,
                           upper_bound=upper, history=tuple(history), stopped_by=stopped_by)
+
+
+def _step_bytes(engine: Optional[GrowingElimination], K: int, following: int) -> int:
+    """Peak bytes of the step from K to ``following`` samples per side."""
+    if engine is None:
+        return _bytes_for(following)
+    k = following - K
+    return engine.nbytes + engine.step_bytes(k) + 8 * (K * k + k * following) + _ASSEMBLY_BYTES

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tensorlib._blas_modp import FloatModP, pivots
+from tensorlib.fields.blas import FloatModP
+from tensorlib.pivots import pivots
 from tensorlib.elimination import (BLAS_PRIME, BLAS_PRIMES, GrowingElimination, rank_bytes, rank_mod_p)
 from tensorlib.fields import is_prime
 

@@ -73,8 +73,12 @@ def test_validate_prime_rejects_non_ints_naming_the_argument(p):
         validate_prime(p, "modulus")
 
 
-def test_default_prime_is_the_mersenne_prime_2_to_31_minus_1():
-    assert DEFAULT_PRIME == 2**31 - 1 and is_prime(DEFAULT_PRIME)
+def test_default_prime_is_the_largest_prime_below_2_to_22():
+    # Centred residues below 2**21: 2047 products of two add up exactly in float64 (BLAS).
+    assert is_prime(DEFAULT_PRIME) and DEFAULT_PRIME < 2**22
+    assert not any(is_prime(q) for q in range(DEFAULT_PRIME + 1, 2**22))
+    h = DEFAULT_PRIME // 2
+    assert 2047 * h * h < 2**53
 
 
 # -- matmul_mod -------------------------------------------------------------------------------
@@ -308,7 +312,9 @@ def test_products_per_reduction_is_the_largest_count_that_cannot_overflow_uint64
 
 
 def test_products_per_reduction_is_four_near_2_to_31_and_unbounded_in_float64():
-    assert gf().products_per_reduction == 4
+    assert gf(2**31 - 1).products_per_reduction == 4
+    p = DEFAULT_PRIME
+    assert gf().products_per_reduction == (2**64 - p) // (p - 1) ** 2
     assert FLOAT64.products_per_reduction == sys.maxsize
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tensorlib import DEFAULT_PRIME, balanced, odd_even, separation_rank
 from tensorlib.bounds import sum_of_products_rank
-from tensorlib.fields import previous_prime
+from tensorlib.fields import matmul_mod, previous_prime
 from tensorlib.models import validate_inputs
 from tensorlib.networks import ProductOfLinearForms, ShallowConvAC, SumOfProducts
 from tensorlib.separation import MIN_SATURATION_PRIME, SeparationRank
@@ -305,9 +305,39 @@ def test_max_samples_above_the_upper_bound_is_capped_by_the_bound():
     assert result.samples <= 4 and result.rank == 4 and result.stopped_by == "upper bound"
 
 
-def test_sample_sizes_double_then_jump_to_the_cap():
+class _FastInnerProduct:
+    """<x_0, x_1> with a fast block (one matrix product mod p): large ranks in milliseconds."""
+
+    n_inputs = 2
+
+    def __init__(self, input_dim: int) -> None:
+        self.input_dim = input_dim
+
+    def evaluate(self, X, p=None):
+        return InnerProduct(self.input_dim).evaluate(X, p)
+
+    def grid_matrix_block(self, x_rows, x_cols, partition, p=None):
+        assert p is not None and tuple(partition) == ((0,), (1,))
+        return matmul_mod(x_rows[:, 0, :], np.ascontiguousarray(x_cols[:, 0, :].T), p)
+
+
+def test_exact_sample_sizes_double_to_512_then_grow_by_256_up_to_the_cap():
+    result = separation_rank(_FastInnerProduct(2000), ((0,), (1,)), start=100, max_samples=1000, confirm=False)
+    assert [K for K, _ in result.history] == [100, 200, 400, 512, 768, 1000]
+    assert [r for _, r in result.history] == [100, 200, 400, 512, 768, 1000]
+    assert result.rank == 1000 and result.stopped_by == "max_samples"
+
+
+def test_a_saturated_rank_is_reached_with_a_matrix_just_past_it():
+    # Rank 700 (the inner product of 700-dimensional inputs): the last step stops at most 256 past it.
+    result = separation_rank(_FastInnerProduct(700), ((0,), (1,)), start=64)
+    assert result.rank == 700 and result.saturated and 700 < result.samples <= 700 + 256
+    assert result.status == "saturated (confirmed)" and result.confirmation.samples <= 700 + 256
+
+
+def test_float_sample_sizes_double_then_jump_to_the_cap():
     # Doubling until the next doubling would pass half the cap (24 -> 48 > 25), then the cap itself.
-    result = separation_rank(InnerProduct(80), ((0,), (1,)), start=3, max_samples=50)
+    result = separation_rank(InnerProduct(80), ((0,), (1,)), start=3, max_samples=50, exact=False)
     assert [K for K, _ in result.history] == [3, 6, 12, 24, 50]
     assert result.rank == 50 and result.stopped_by == "max_samples"
 

@@ -32,6 +32,10 @@ class Network:
     structured draws such as orthogonal matrices are measure-zero sets on which ranks can drop.
     """
 
+    #: ``grid_matrix_block`` may run in several threads at once (it only reads the weights), so
+    #: :func:`tensorlib.grid.fill_block` assembles a sampled matrix with one thread per core.
+    parallel_blocks: bool = True
+
     #: True if the network is linear in each input separately (ConvACs, shallow RACs): then the
     #: separation rank is at most :math:`M^{\min(|I|,|J|)}`.
     multilinear: bool = False

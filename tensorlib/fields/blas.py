@@ -1,6 +1,6 @@
-"""Exact arithmetic mod p on float64 arrays, and the rank-revealing factorization of a panel.
+"""Exact arithmetic mod p on float64 arrays: the BLAS kernels of :mod:`tensorlib.elimination`.
 
-The kernels behind :mod:`tensorlib.elimination` (read its docstring for the choice of primes).
+Read the docstring of :mod:`tensorlib.elimination` for the choice of primes.
 Every array here holds integers in float64. Two invariants make every operation exact:
 
 * a value is never larger in magnitude than :attr:`FloatModP.limit` (below :math:`2^{53}`), so it
@@ -22,18 +22,16 @@ for :math:`p < 2^{31}`), and the two products are reduced and recombined (twice 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
-__all__ = ["FloatModP", "Pivots", "pivots"]
+__all__ = ["FloatModP", "CHUNK_ENTRIES"]
 
 # Below this kmax (primes above about 2**23.5) one split product beats many thin unsplit ones.
 _MIN_DIRECT_KMAX = 256
 # Temporaries of the in-place updates are cut to about this many float64 entries (16 MB).
-_CHUNK_ENTRIES = 1 << 21
-# Columns of a leaf of the panel factorization (below it, rows are eliminated one at a time).
-_LEAF = 32
+CHUNK_ENTRIES = 1 << 21
 
 
 class FloatModP:
@@ -82,9 +80,9 @@ class FloatModP:
     # -- reduction and conversion -------------------------------------------------------------
     def reduce(self, x: np.ndarray) -> np.ndarray:
         """Reduce ``x`` in place to centred representatives and return it (cut into row chunks)."""
-        if x.ndim != 2 or x.size <= _CHUNK_ENTRIES:
+        if x.ndim != 2 or x.size <= CHUNK_ENTRIES:
             return self._reduce(x)
-        step = max(1, _CHUNK_ENTRIES // max(1, x.shape[1]))
+        step = max(1, CHUNK_ENTRIES // max(1, x.shape[1]))
         for start in range(0, x.shape[0], step):
             self._reduce(x[start:start + step])
         return x
@@ -105,7 +103,7 @@ class FloatModP:
         """
         out = np.empty(a.shape, dtype=np.float64)
         bound = 0.0
-        step = max(1, _CHUNK_ENTRIES // max(1, a.shape[1])) if a.ndim == 2 else 1
+        step = max(1, CHUNK_ENTRIES // max(1, a.shape[1])) if a.ndim == 2 else 1
         for start in range(0, a.shape[0] if a.size else 0, step):
             block = a[start:start + step]
             low, high = float(block.min()), float(block.max())
@@ -182,7 +180,7 @@ class FloatModP:
         inner = a.shape[1]
         if inner == 0 or m == 0 or n == 0:
             return held
-        width = max(1, min(n, _CHUNK_ENTRIES // max(1, m)))
+        width = max(1, min(n, CHUNK_ENTRIES // max(1, m)))
         if self.split:
             # The two limb products are reduced, the high one scaled by the base and both subtracted
             # unreduced: one reduction fewer than subtracting the reduced product.
@@ -215,163 +213,3 @@ class FloatModP:
             held += (stop - start) * h2
             start = stop
         return held
-
-
-# -- the rank-revealing factorization of a panel -------------------------------------------------
-
-class Pivots(NamedTuple):
-    """A rank-revealing factorization of a matrix A over GF(p) (see :func:`pivots`)."""
-
-    rows: np.ndarray                     #: P, the pivot rows, in the order found
-    cols: np.ndarray                     #: Q, the pivot columns, paired with P
-    inverse: Optional[np.ndarray]        #: :math:`M = A[P, Q]^{-1}` (rows in Q's order, columns in P's)
-    multipliers: Optional[np.ndarray]    #: :math:`H = A[R, Q] M`, R the other rows in increasing order
-
-    @property
-    def rank(self) -> int:
-        return int(self.rows.size)
-
-
-def _first_block(f: FloatModP, block: np.ndarray, basis: np.ndarray, rows: list, cols: list) -> None:
-    """Gauss--Jordan, column by column, on the top rows of a leaf: the pivots a generic panel needs.
-
-    Works on :math:`[X \\mid I_t]` for the top block X (t rows); pivot rows are only ever added to
-    other rows, so each pivot row ends as :math:`T X` with T supported on pivot rows. Fills
-    ``basis`` (``[E | T]``, see :func:`_leaf`), ``rows`` and ``cols``.
-    """
-    t, w = block.shape
-    g = np.zeros((t, w + t))
-    g[:, :w] = block
-    g[np.arange(t), w + np.arange(t)] = 1.0
-    free = np.ones(t)
-    for j in range(w):
-        column = g[:, j]
-        candidates = np.flatnonzero(column * free)
-        if candidates.size == 0:
-            continue
-        i = int(candidates[0])
-        pivot_row = f.mul(g[i], f.inverse(column[i]))
-        if f.split:
-            g -= f.mul(column[:, None], pivot_row[None, :])
-        else:
-            g -= np.multiply.outer(column, pivot_row)  # below h + h**2: exact, reduced next
-        f._reduce(g)
-        g[i] = pivot_row
-        free[i] = 0.0
-        rows.append(i)
-        cols.append(j)
-    r = len(rows)
-    basis[:r, :w] = g[rows, :w]
-    basis[:r, w:w + r] = g[np.ix_(rows, [w + i for i in rows])]
-
-
-def _leaf(f: FloatModP, a: np.ndarray, multipliers: bool) -> Pivots:
-    """:func:`pivots` of a narrow matrix (at most ``_LEAF`` columns).
-
-    The pivots are kept as a reduced row echelon basis ``E`` (``E[:, Q] = I``) together with the
-    combination ``T`` of pivot rows that gives it, :math:`E = T A[P]`; at the end
-    :math:`T = A[P,Q]^{-1}`. The top ``w + 4`` rows are eliminated column by column
-    (:func:`_first_block`); if they do not give ``w`` pivots, the residuals of all the remaining
-    rows are computed at once (one product), and only rows with a nonzero residual are visited,
-    one at a time. A tall panel costs one pass and a few Python steps per pivot, not one per row.
-    """
-    m, w = a.shape
-    basis = np.zeros((w, 2 * w))  # [E | T], one row per pivot
-    rows: list = []
-    cols: list = []
-    batch = min(m, w + 4)
-    _first_block(f, a[:batch], basis, rows, cols)
-    unvisited = np.arange(batch, m)
-    while len(cols) < w and unvisited.size:
-        r = len(cols)
-        residual = a[unvisited] - f.matmul(a[np.ix_(unvisited, cols)], basis[:r, :w])
-        f._reduce(residual)
-        unvisited = unvisited[np.any(residual != 0, axis=1)]
-        candidates, unvisited = unvisited[:w - r + 4], unvisited[w - r + 4:]
-        for i in candidates:
-            r = len(cols)
-            row = np.zeros(2 * w)
-            row[:w] = a[i]
-            if r:
-                row -= f.matmul(a[i, cols][None, :], basis[:r])[0]
-                f._reduce(row)
-            nonzero = np.flatnonzero(row[:w])
-            if nonzero.size == 0:
-                continue
-            j = int(nonzero[0])
-            row[w + r] = 1.0
-            row = f.mul(row, f.inverse(row[j]))
-            if r:
-                basis[:r] = f._reduce(basis[:r] - f.mul(basis[:r, j:j + 1], row[None, :]))
-            basis[r] = row
-            rows.append(int(i))
-            cols.append(j)
-            if len(cols) == w:
-                break
-    r = len(cols)
-    P, Q = np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp)
-    inv = basis[:r, w:w + r].copy()
-    H = None
-    if multipliers:
-        rest = np.setdiff1d(np.arange(m), P, assume_unique=True)
-        H = f.matmul(a[np.ix_(rest, Q)], inv)
-    return Pivots(P, Q, inv, H)
-
-
-def pivots(f: FloatModP, a: np.ndarray, inverse: bool = True, multipliers: bool = True) -> Pivots:
-    """Rank-revealing factorization over GF(p) of a reduced matrix ``a`` (not modified).
-
-    Returns pivot rows P and columns Q, ``len(P) = len(Q) = rank(a)``, with :math:`A[P, Q]`
-    invertible, and on request :math:`M = A[P,Q]^{-1}` and the multipliers :math:`H = A[R,Q] M`
-    of the other rows R (in increasing order): the Schur complement of the pivots in any further
-    columns T is :math:`A[R, T] - H A[P, T]`.
-
-    Recursive on columns. With the left half's :math:`(P_1, Q_1, M_1, H_1)` and its other rows
-    :math:`R_1`, the right half's Schur complement :math:`S = A[R_1, \\text{right}] - H_1 A[P_1,
-    \\text{right}]` has pivots :math:`(P_2, Q_2, M_2, H_2)` (:math:`P_2 \\subset R_1`, other rows
-    :math:`R_2`). With :math:`Z = H_1[P_2]` (that is :math:`A_{21} M_1`) and :math:`Y = M_1 A_{12}`
-    (:math:`A_{12} = A[P_1, Q_2]`), the block inverse formula gives
-
-    .. math::  M = \\begin{pmatrix} M_1 + Y M_2 Z & -Y M_2 \\\\ -M_2 Z & M_2 \\end{pmatrix}, \\qquad
-               H = \\begin{pmatrix} H_1[R_2] - H_2 Z & H_2 \\end{pmatrix}.
-    """
-    m, n = a.shape
-    if m == 0 or n == 0:
-        empty = np.zeros(0, dtype=np.intp)
-        return Pivots(empty, empty, np.zeros((0, 0)), np.zeros((m, 0)))
-    if n <= _LEAF:
-        return _leaf(f, a, multipliers)
-    half = n // 2
-    left = pivots(f, a[:, :half], inverse, True)
-    r1 = left.rank
-    if r1 == 0:
-        right = pivots(f, a[:, half:], inverse, multipliers)
-        return right._replace(cols=right.cols + half)
-    rest1 = np.setdiff1d(np.arange(m), left.rows, assume_unique=True)
-    if rest1.size == 0:
-        return left
-    schur = a[rest1, half:]
-    f.sub_matmul(schur, f.h, left.multipliers, a[left.rows, half:])
-    f.reduce(schur)
-    right = pivots(f, schur, inverse, multipliers)
-    if right.rank == 0:
-        return left
-    rows = np.concatenate([left.rows, rest1[right.rows]])
-    cols = np.concatenate([left.cols, right.cols + half])
-    z = left.multipliers[right.rows]
-    inv = H = None
-    if inverse:
-        y = f.matmul(left.inverse, a[np.ix_(left.rows, right.cols + half)])
-        y_m2 = f.matmul(y, right.inverse)
-        top_left = left.inverse + f.matmul(y_m2, z)
-        f._reduce(top_left)
-        inv = np.block([[top_left, -y_m2], [-f.matmul(right.inverse, z), right.inverse]])
-    if multipliers:
-        kept = np.setdiff1d(np.arange(rest1.size), right.rows, assume_unique=True)
-        H = np.empty((kept.size, rows.size))
-        H[:, :r1] = left.multipliers[kept]
-        if kept.size:
-            f.sub_matmul(H[:, :r1], f.h, right.multipliers, z)
-            f.reduce(H[:, :r1])
-        H[:, r1:] = right.multipliers
-    return Pivots(rows, cols, inv, H)
