@@ -2,10 +2,14 @@
 
 Run from the repository root:
 
-    python benchmarks/run_benchmarks.py                  # the three reference cases -> results.md
-    python benchmarks/run_benchmarks.py --frontier       # also the frontier cases -> frontier.json
+    python benchmarks/run_benchmarks.py                  # the three reference cases -> reference.json
+    python benchmarks/run_benchmarks.py --frontier       # the frontier cases (tens of minutes)
     python benchmarks/run_benchmarks.py --book           # also each chapter and a cold book build
     python benchmarks/run_benchmarks.py --case rac_d3    # one case, printed only
+
+Both kinds of run rewrite ``benchmarks/results.md`` (the Performance page) from the two committed
+files: ``benchmarks/reference.json`` and ``tensorlib/results/frontier.json``, which chapters 5 and
+6 read (it ships with the package, so the chapters find it wherever tensorlib is installed).
 
 Every measurement runs in its own subprocess, so its peak RSS (``ru_maxrss``) is its own. For each
 reference case the same run reports: the total wall time of ``separation_rank`` with its default
@@ -34,7 +38,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.md"
-FRONTIER = Path(__file__).resolve().parent / "frontier.json"
+REFERENCE_FILE = Path(__file__).resolve().parent / "reference.json"
+FRONTIER = ROOT / "tensorlib" / "results" / "frontier.json"
 
 
 def _case(name: str):
@@ -57,7 +62,7 @@ def _case(name: str):
 
 
 REFERENCE = ["convac_6561", "attention_w3_d3", "rac_d3"]
-FRONTIER_CASES = ["attention_w4_d3", "rac_d3_T10", "rac_d3_T12"]
+FRONTIER_CASES = ["rac_d3_T10", "rac_d3_T12", "attention_w4_d3"]
 
 
 def _load() -> float:
@@ -178,7 +183,8 @@ def _markdown(results: list, frontier: list, book: dict | None) -> str:
             f"{r['confirmed_seconds']:.2f} ({r['confirmed_status']}) | {r['load']:.1f} |")
     if frontier:
         lines += ["", "The frontier (`confirm=True`, the book's setting; `python benchmarks/run_benchmarks.py "
-                  "--frontier` reproduces them and rewrites `benchmarks/frontier.json`, which chapters 5 and 6 read):",
+                  "--frontier` reproduces them and rewrites `tensorlib/results/frontier.json`, which chapters 5 "
+                  "and 6 read):",
                   "", "| case | rank | status | K | our upper bound | second prime: rank (K) | time (s) "
                   "| peak RSS (MB) | load |", "|---|---|---|---|---|---|---|---|---|"]
         for r in frontier:
@@ -226,20 +232,19 @@ def main() -> None:
     if args.frontier_case:
         print(json.dumps([run(run_frontier, name) for name in args.frontier_case], indent=1))
         return
-    results = [run(run_reference, name) for name in args.case or REFERENCE]
-    frontier = [run(run_frontier, name) for name in FRONTIER_CASES] if args.frontier else []
-    if frontier:
-        FRONTIER.write_text(json.dumps({r["name"]: r for r in frontier}, indent=1) + "\n")
     if args.case:
-        print(_markdown(results, frontier, None))
+        print(_markdown([run(run_reference, name) for name in args.case], [], None))
         return
-    if not frontier and FRONTIER.exists():  # keep the committed frontier in the page
-        frontier = list(json.loads(FRONTIER.read_text()).values())
-    RESULTS.write_text(_markdown(results, frontier, None))
-    if args.book:
-        RESULTS.write_text(_markdown(results, frontier, _time_book()))
+    if args.frontier:
+        frontier = [run(run_frontier, name) for name in FRONTIER_CASES]
+        FRONTIER.parent.mkdir(exist_ok=True)
+        FRONTIER.write_text(json.dumps({r["name"]: r for r in frontier}, indent=1) + "\n")
+    else:
+        REFERENCE_FILE.write_text(json.dumps([run(run_reference, name) for name in REFERENCE], indent=1) + "\n")
+    results = json.loads(REFERENCE_FILE.read_text()) if REFERENCE_FILE.exists() else []
+    frontier = list(json.loads(FRONTIER.read_text()).values()) if FRONTIER.exists() else []
+    RESULTS.write_text(_markdown(results, frontier, _time_book() if args.book else None))
     print(RESULTS.read_text())
-
 
 if __name__ == "__main__":
     main()
