@@ -19,10 +19,10 @@ a second prime) and with two further weight draws; the JSON records all of it.
 Run from the repository root (about 18 minutes on a busy 2-core machine at the default 100
 partitions; the time is recorded in the JSON)::
 
-    python benchmarks/appendix_d.py                  # writes benchmarks/appendix_d.json
+    python benchmarks/appendix_d.py                  # writes tensorlib/results/appendix_d.json
     python benchmarks/appendix_d.py --partitions 10 --output -     # a quick look, printed
 
-Chapter 4 reads ``benchmarks/appendix_d.json``; the times in it are wall clock on the machine
+Chapter 4 reads ``tensorlib/results/appendix_d.json`` (shipped with the package); the times in it are wall clock on the machine
 that wrote it, everything else is deterministic (seeded).
 """
 
@@ -113,7 +113,7 @@ def main(argv=None) -> None:
     parser.add_argument("--partitions", type=int, default=100,
                         help="balanced partitions per arrangement (at most 6435; default 100)")
     parser.add_argument("--seed", type=int, default=2018, help="seed of the weights and partitions")
-    parser.add_argument("--output", default=str(HERE / "appendix_d.json"),
+    parser.add_argument("--output", default=str(HERE.parent / "tensorlib" / "results" / "appendix_d.json"),
                         help="where to write the JSON ('-' prints it)")
     args = parser.parse_args(argv)
     if not 1 <= args.partitions <= math.comb(N_INPUTS - 1, N_INPUTS // 2 - 1):

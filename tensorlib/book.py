@@ -9,11 +9,13 @@ stand-in that shows the value as the cell would show it.
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import Any
 
 from .checks import check_bool
 
-__all__ = ["glue"]
+__all__ = ["glue", "load_result"]
 
 
 def glue(name: str, variable: Any, display: bool = True) -> None:
@@ -57,3 +59,31 @@ def _display_plainly(variable: Any) -> None:
         print(repr(variable))
     else:
         display(variable)
+
+
+def load_result(name: str) -> Any:
+    """The committed output of a long computation that a chapter reads instead of repeating it.
+
+    Some results take minutes to hours (the frontier ranks, the full Appendix D simulation), so a
+    script in ``benchmarks/`` computes them and writes ``tensorlib/results/<name>.json``, which is
+    shipped with the package: a chapter finds it wherever tensorlib is installed (a clone, a pip
+    install, Colab). The record names the command that reproduces it.
+
+    Parameters
+    ----------
+    name : str
+        ``"frontier"`` (``benchmarks/run_benchmarks.py --frontier``) or ``"appendix_d"``
+        (``benchmarks/appendix_d.py``).
+
+    Raises
+    ------
+    ValueError
+        If no such record is shipped (the message lists the ones that are).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    folder = resources.files("tensorlib") / "results"
+    known = sorted(entry.name[:-5] for entry in folder.iterdir() if entry.name.endswith(".json"))
+    if name not in known:
+        raise ValueError(f"no committed result named {name!r}; tensorlib ships {known}")
+    return json.loads((folder / f"{name}.json").read_text())

@@ -55,7 +55,7 @@ class FloatModP:
         The most products of two reduced values that may be added to a reduced value (0 when the
         limb split is used).
     split : bool
-        Whether products split one factor into two limbs, base :attr:`limb`.
+        Whether products split one factor into two limbs, base ``limb``.
     """
 
     def __init__(self, p: int) -> None:
