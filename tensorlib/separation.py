@@ -158,9 +158,6 @@ class SeparationRank:
             return True
         return self.exact and self.saturated and not self.small_prime and bool(self.confirmed)
 
-    # Kept for the chapters written before certificates had a name.
-    reaches_upper_bound = certified
-
     @property
     def status(self) -> str:
         """How the number may be read: ``certified``, ``saturated (confirmed)``, ``saturated (unconfirmed)``,
@@ -200,7 +197,6 @@ def separation_rank(
     memory_budget: Optional[int] = None,
     tol: Optional[float] = None,
     progress: Progress = None,
-    max_rank: Optional[int] = None,
 ) -> SeparationRank:
     """Certify or estimate :math:`\\operatorname{sep}(f; I, J)` from sampled grid matrices.
 
@@ -236,8 +232,7 @@ def separation_rank(
     seed : int
         Seed of the sampled inputs.
     max_samples : int, optional
-        The largest K to try (default: the model's upper bound if it has one, else 4096). ``max_rank``
-        is an older name for it.
+        The largest K to try (default: the model's upper bound if it has one, else 4096).
     p : int, optional
         The prime (default :data:`tensorlib.fields.DEFAULT_PRIME`); only with ``exact=True``. Below
         :data:`MIN_SATURATION_PRIME` a saturated rank is reported as a lower bound.
@@ -283,10 +278,6 @@ def separation_rank(
     seed = check_seed(seed)
     start = check_int(start, "start", 1)
     confirm = check_bool(confirm, "confirm")
-    if max_rank is not None:
-        if max_samples is not None:
-            raise TypeError("give max_samples only (max_rank is its older name)")
-        max_samples = max_rank
     budget = default_memory_budget() if memory_budget is None else check_int(memory_budget, "memory_budget", 1)
     if tol is not None and exact:
         raise ValueError("tol is only used with exact=False (an exact rank needs no tolerance)")

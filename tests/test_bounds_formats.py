@@ -20,7 +20,6 @@ from tensorly.tt_tensor import tt_to_tensor
 from tensorly.tucker_tensor import tucker_to_tensor
 
 import tensorlib as tl
-from tensorlib import bounds
 from tensorlib.bounds import (multilinear_rank_bound, power_sum_rank_upper_bound, sum_of_products_rank,
                               tensor_train_rank_upper_bound, tucker_rank_upper_bound)
 
@@ -71,11 +70,6 @@ def test_sum_of_products_rank_is_the_rank_of_a_generic_cp_tensor(n, M, R, data):
     factors = [rng.integers(-2**10, 2**10, size=(M, R)) for _ in range(n)]
     A = cp_to_tensor((np.ones(R, dtype=np.int64), factors))
     assert exact_matricization_rank(A, partition[0]) == sum_of_products_rank(R, M, partition)
-
-
-def test_shallow_rank_bound_is_the_older_name_of_sum_of_products_rank():
-    assert bounds.shallow_rank_bound is sum_of_products_rank
-    assert bounds.shallow_rank_bound(100, 2, ((0, 1, 2), (3, 4))) == 4
 
 
 def test_sum_of_products_rank_accepts_any_pair_of_position_iterables():

@@ -39,7 +39,6 @@ def test_a_rank_meeting_the_upper_bound_is_certified_for_any_prime():
     for prime in (2, 3, 101, P):
         result = _record(4, 4, prime=prime, upper=4, stopped_by="upper bound")
         assert result.certified and result.is_value and result.status == "certified"
-        assert result.reaches_upper_bound  # the older name
     assert not _record(3, 4, upper=4, stopped_by="max_samples").certified
     assert not _record(3, 16, upper=None).certified
 
@@ -291,14 +290,6 @@ def test_separation_rank_capped_by_max_samples_is_only_a_lower_bound():
         "float estimate, lower bound"
 
 
-def test_max_rank_is_the_older_name_of_max_samples():
-    model = SumOfProducts(6, 3, 25, seed=0)
-    assert separation_rank(model, odd_even(6), max_rank=10, start=4) == \
-        separation_rank(model, odd_even(6), max_samples=10, start=4)
-    with pytest.raises(TypeError, match=r"give max_samples only \(max_rank is its older name\)"):
-        separation_rank(model, odd_even(6), max_rank=10, max_samples=10)
-
-
 def test_max_samples_above_the_upper_bound_is_capped_by_the_bound():
     model = SumOfProducts(4, 2, 9, seed=0)
     result = separation_rank(model, ((0, 1), (2, 3)), max_samples=100, start=1)
@@ -435,7 +426,6 @@ def test_separation_rank_is_silent_by_default(capsys):
     (dict(start=2.0), TypeError, "start must be an int, got float"),
     (dict(max_samples=0), ValueError, "max_samples must be at least 1, got 0"),
     (dict(max_samples=10.0), TypeError, "max_samples must be an int, got float"),
-    (dict(max_rank=0), ValueError, "max_samples must be at least 1, got 0"),
     (dict(p=91), ValueError, r"p must be prime, got 91 \(composite\)"),
     (dict(p=2**31), ValueError, "p must be a prime in"),
     (dict(p=7.0), TypeError, "p must be an int"),

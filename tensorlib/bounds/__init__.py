@@ -26,9 +26,6 @@ from .overlap import input_degrees, layer_positions, overlap_rank_upper_bound, r
 from .rac import (depth2_rac_start_end_lower_bound, depth2_rac_start_end_upper_bound, rac_cut_upper_bound,
                   rac_start_end_upper_bound, shallow_rac_start_end_rank)
 
-#: The chapters' older name for :func:`sum_of_products_rank` (the shallow ConvAC is the CP model).
-shallow_rank_bound = sum_of_products_rank
-
 __all__ = [
     "ConvACArchitecture", "convac_architecture", "depth2_rac_start_end_lower_bound", "depth2_rac_start_end_upper_bound",
     "depth_efficiency_rank", "depth_efficiency_threshold", "embedding_rank", "input_degrees", "interleaved_mincut",
