@@ -292,17 +292,15 @@ def separation_rank(
     if not (confirm and prime is not None and first.saturated and not first.certified
             and prime >= MIN_SATURATION_PRIME):
         return first
-    # The second prime, with fresh samples (a derived seed). It starts
-    # a little past the first rank, or where the first run stopped if that is all the budget allows.
-    second_start = min(cap, first.rank + max(start, first.rank // 8))
-    if _bytes_for(second_start) > budget:
-        second_start = first.samples
+    # The second prime, with fresh samples (a derived seed), grows K the same way: the growing
+    # elimination costs about one elimination of the final size whatever the steps, while starting
+    # past the first rank would factor one large block at once (several times its size in memory).
     second_prime = _confirmation_prime(prime)
     # The same integer network mod the second prime, when the model can say what that is (tensorlib's
     # networks: the weights drawn or set for p, reduced); otherwise the model's own weights for it.
     same_network = getattr(model, "with_weights_reduced", None)
     second_model = same_network(prime, second_prime) if callable(same_network) else model
-    second = _grow(second_model, (I, J), second_prime, (seed, 1), second_start, cap, upper, budget, tol, progress)
+    second = _grow(second_model, (I, J), second_prime, (seed, 1), start, cap, upper, budget, tol, progress)
     rank = max(first.rank, second.rank)
     return SeparationRank(rank=rank, saturated=first.saturated, exact=True, samples=first.samples, seed=seed,
                           prime=prime, upper_bound=upper, history=first.history, confirmation=second,
