@@ -51,9 +51,13 @@ _STEP = 256
 _ASSEMBLY_BYTES = 64 * 2**20
 
 
-def _bytes_for(K: int) -> int:
-    """Peak bytes of a step that keeps the whole K x K matrix: F, a working copy of it, and the assembly blocks."""
-    return 2 * 8 * K * K + _ASSEMBLY_BYTES
+def _bytes_for(K: int, prime: Optional[int]) -> int:
+    """Peak bytes of a step that keeps the whole K x K matrix: F, a working copy of it, the assembly blocks,
+    and, when an exact run hands F to the growing elimination, that first step's factorization."""
+    whole = 2 * 8 * K * K + _ASSEMBLY_BYTES
+    if prime is not None and K >= _GROWING_FROM:
+        whole += GrowingElimination(prime).step_bytes(K)
+    return whole
 
 
 class _ProgressBar:
@@ -353,9 +357,9 @@ def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime:
     engine: Optional[GrowingElimination] = None
     history: List[Tuple[int, int]] = []
     K = min(start, cap)
-    if _bytes_for(K) > budget:
+    if _bytes_for(K, prime) > budget:
         raise MemoryError(f"separation_rank: the first step (K = {K} samples per side) needs about "
-                          f"{_bytes_for(K) / 2**30:.3g} GiB, above memory_budget = {budget / 2**30:.3g} GiB; "
+                          f"{_bytes_for(K, prime) / 2**30:.3g} GiB, above memory_budget = {budget / 2**30:.3g} GiB; "
                           "lower start or raise memory_budget")
     stopped_by = "saturated"
     bar = _ProgressBar(progress, model)
@@ -394,7 +398,7 @@ def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime:
             stopped_by = "max_samples"
             break
         following = _next_size(K, cap, prime is not None)
-        if _step_bytes(engine, K, following) > budget:
+        if _step_bytes(engine, K, following, prime) > budget:
             stopped_by = "memory budget"
             break
         K = following
@@ -404,9 +408,9 @@ def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime:
                           upper_bound=upper, history=tuple(history), stopped_by=stopped_by)
 
 
-def _step_bytes(engine: Optional[GrowingElimination], K: int, following: int) -> int:
+def _step_bytes(engine: Optional[GrowingElimination], K: int, following: int, prime: Optional[int]) -> int:
     """Peak bytes of the step from K to ``following`` samples per side."""
     if engine is None:
-        return _bytes_for(following)
+        return _bytes_for(following, prime)
     k = following - K
     return engine.nbytes + engine.step_bytes(k) + 8 * (K * k + k * following) + _ASSEMBLY_BYTES
