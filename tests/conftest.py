@@ -248,3 +248,18 @@ def shallow_convacs(draw: st.DrawFn, max_n: int = 6, max_dim: int = 3, max_chann
     n = draw(st.integers(2, max_n))
     return ShallowConvAC(n, draw(st.integers(1, max_dim)), draw(st.integers(1, max_channels)),
                          shared=draw(st.booleans()), seed=draw(st.integers(0, 99)))
+
+
+# Depth-1 self-attention configurations: (n_tokens, width, heads, input_dim, residual, partition).
+DEPTH1_CASES = [
+    # (n_tokens, width, heads, input_dim, residual, partition)
+    (4, 1, 1, None, False, ((0, 1), (2, 3))),
+    (4, 2, 1, None, False, ((0, 1), (2, 3))),
+    (4, 3, 1, None, False, ((0, 1), (2, 3))),
+    (4, 4, 2, None, False, ((0, 1), (2, 3))),
+    (5, 5, 1, None, True, ((0, 3), (1, 2, 4))),
+    (3, 4, 4, None, False, ((0,), (1, 2))),         # a single token on the read-out side
+    (4, 3, 1, None, False, ((2, 3), (0, 1))),       # the read-out token on the J side
+    (4, 6, 2, 2, False, ((0, 1), (2, 3))),          # embedding rank 2 < width
+    (4, 3, 3, 5, False, ((0, 2), (1, 3))),          # input_dim > width: r = width
+]

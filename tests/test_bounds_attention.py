@@ -12,6 +12,7 @@ from math import comb, log
 
 import numpy as np
 import pytest
+from conftest import DEPTH1_CASES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,18 +83,6 @@ def test_degree_rejects_bad_depth():
 
 # -- self_attention_depth1_rank -----------------------------------------------------------------------
 
-DEPTH1_CASES = [
-    # (n_tokens, width, heads, input_dim, residual, partition)
-    (4, 1, 1, None, False, ((0, 1), (2, 3))),
-    (4, 2, 1, None, False, ((0, 1), (2, 3))),
-    (4, 3, 1, None, False, ((0, 1), (2, 3))),
-    (4, 4, 2, None, False, ((0, 1), (2, 3))),
-    (5, 5, 1, None, True, ((0, 3), (1, 2, 4))),
-    (3, 4, 4, None, False, ((0,), (1, 2))),         # a single token on the read-out side
-    (4, 3, 1, None, False, ((2, 3), (0, 1))),       # the read-out token on the J side
-    (4, 6, 2, 2, False, ((0, 1), (2, 3))),          # embedding rank 2 < width
-    (4, 3, 3, 5, False, ((0, 2), (1, 3))),          # input_dim > width: r = width
-]
 
 
 @pytest.mark.parametrize("n_tokens, width, heads, input_dim, residual, partition", DEPTH1_CASES)
