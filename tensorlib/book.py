@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .separation import SeparationRank
 
 from .checks import check_bool
 
-__all__ = ["glue", "load_result"]
+__all__ = ["frontier_rank", "glue", "load_result"]
 
 
 def glue(name: str, variable: Any, display: bool = True) -> None:
@@ -87,3 +90,35 @@ def load_result(name: str) -> Any:
     if name not in known:
         raise ValueError(f"no committed result named {name!r}; tensorlib ships {known}")
     return json.loads((folder / f"{name}.json").read_text())
+
+
+def frontier_rank(name: str) -> "SeparationRank":
+    """A frontier rank of ``benchmarks/run_benchmarks.py --frontier``, as the :class:`~tensorlib.separation.SeparationRank` it computed.
+
+    The frontier cases take minutes each, so chapters read them from the committed record
+    (:func:`load_result` ``("frontier")``) instead of recomputing them; the record keeps what the
+    run found with both primes, so ``status``, ``is_value`` and ``certified`` read as for a live
+    result.
+
+    Parameters
+    ----------
+    name : str
+        ``"attention_w4_d3"``, ``"rac_d3_T10"`` or ``"rac_d3_T12"``.
+    """
+    from .separation import SeparationRank
+
+    records = load_result("frontier")
+    if name not in records:
+        raise ValueError(f"no frontier case named {name!r}; the record holds {sorted(records)}")
+    r = records[name]
+    confirmation = None
+    if "confirm_rank" in r:
+        confirmation = SeparationRank(rank=r["confirm_rank"], saturated=r["confirm_rank"] < r["confirm_K"],
+                                      exact=True, samples=r["confirm_K"], seed=0, prime=r["confirm_prime"],
+                                      upper_bound=r["upper_bound"])
+    result = SeparationRank(rank=r["rank"], saturated=r["status"].startswith("saturated") or r["rank"] < r["K"],
+                            exact=True, samples=r["K"], seed=0, prime=r["prime"], upper_bound=r["upper_bound"],
+                            history=((r["K"], r["rank"]),), confirmation=confirmation)
+    if result.status != r["status"]:  # the record and the class must read the same way
+        raise ValueError(f"the frontier record {name!r} says {r['status']!r}, its numbers read {result.status!r}")
+    return result
