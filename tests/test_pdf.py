@@ -75,8 +75,12 @@ def _letters(text: str) -> str:
 
 def test_every_chapter_starts_a_page_in_order(pages):
     starts = []
-    for heading in _chapter_headings():
-        found = [i for i, page in enumerate(pages) if _letters(page).startswith(_letters(heading))]
+    headings = _chapter_headings()
+    for heading in headings:
+        # A chapter's first page starts with its heading; the preface's reading map may start a page
+        # with the same words, but it names the other chapters too.
+        found = [i for i, page in enumerate(pages) if _letters(page).startswith(_letters(heading))
+                 and sum(_letters(other) in _letters(page) for other in headings) == 1]
         assert found, f"no page starts with the chapter heading {heading!r}"
         starts.append(found[0])
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
