@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Tuple
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from .checks import check_bool, check_int, check_seed
 from .fields import DEFAULT_PRIME, Field, validate_prime
@@ -39,6 +40,9 @@ _BLOCK_ENTRIES = 1 << 22
 # Threads of the assembly (one per core), and the smallest block worth splitting among them.
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 _PARALLEL_ENTRIES = 1 << 16
+# Limits the BLAS threads while the assembly threads run (created once: each creation inspects the
+# loaded libraries, about 2 ms).
+_BLAS: list = []
 
 
 def check_dense_size(shape: tuple, what: str, budget: int = GRID_MEMORY_BUDGET) -> None:
@@ -196,26 +200,35 @@ def sampled_grid_matrix(model: Any, partition: object, samples: int, *, exact: b
 
 def fill_block(F: np.ndarray, model: Any, x_rows: np.ndarray, x_cols: np.ndarray, partition: Partition,
                p: Optional[int], row0: int = 0, col0: int = 0) -> None:
-    """Write the block for ``x_rows`` x ``x_cols`` into ``F[row0:, col0:]``, a bounded number of rows at a time.
+    """Write the block for ``x_rows`` x ``x_cols`` into ``F[row0:, col0:]``, a bounded number of entries at a time.
 
     A model whose ``grid_matrix_block`` may run in several threads at once (``parallel_blocks =
-    True``, as tensorlib's networks declare) gets its row blocks assembled by one thread per core:
-    numpy's array operations release the GIL, and the assembly is elementwise work that one core
-    cannot share with BLAS otherwise.
+    True``, as tensorlib's networks declare) gets its tiles assembled by one thread per core:
+    numpy's array operations release the GIL, and the assembly is mostly elementwise work that one
+    core cannot share with BLAS otherwise. BLAS runs one thread per worker meanwhile.
     """
     A, B = x_rows.shape[0], x_cols.shape[0]
     if A == 0 or B == 0:
         return
     threads = _THREADS if getattr(model, "parallel_blocks", False) and A * B >= _PARALLEL_ENTRIES else 1
-    step = max(1, min(_BLOCK_ENTRIES // B, -(-A // threads)))
+    # A wide block (the new rows of a growing matrix) is split by columns, so that no thread repeats
+    # the one-sided work of all the columns; a tall one by rows.
+    width = -(-B // threads) if B > A else B
+    step = max(1, min(_BLOCK_ENTRIES // width, -(-A // threads) if width == B else A))
+    tiles = [(a0, b0) for a0 in range(0, A, step) for b0 in range(0, B, width)]
 
-    def rows(a0: int) -> None:
-        a1 = min(A, a0 + step)
-        F[row0 + a0:row0 + a1, col0:col0 + B] = _block(model, x_rows[a0:a1], x_cols, partition, p)
+    def tile(corner: Tuple[int, int]) -> None:
+        a0, b0 = corner
+        a1, b1 = min(A, a0 + step), min(B, b0 + width)
+        F[row0 + a0:row0 + a1, col0 + b0:col0 + b1] = _block(model, x_rows[a0:a1], x_cols[b0:b1], partition, p)
 
     if threads == 1:
-        for a0 in range(0, A, step):
-            rows(a0)
+        for corner in tiles:
+            tile(corner)
         return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(rows, range(0, A, step)))  # list() re-raises a worker's exception here
+    # One BLAS thread per worker: the matrix products inside a block (the ConvAC kernel's) would
+    # otherwise start BLAS threads of their own, and four threads on two cores ran 1.8x slower.
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    with _BLAS[0].limit(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(tile, tiles))  # list() re-raises a worker's exception here

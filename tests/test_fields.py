@@ -397,6 +397,15 @@ def test_add_residues_agrees_with_bigint_arithmetic(p, size, near_top, seed):
     np.testing.assert_array_equal(FLOAT64.add_residues(a.astype(float), b.astype(float)), a + b)
 
 
+
+@pytest.mark.parametrize("p", PRIMES + [SMALL])
+def test_add_residues_at_the_wrap_around_edges(p):
+    # The branch-free reduction min(s, s - p) relies on uint64 wrap-around just below p and at 2p - 2.
+    a = np.array([0, 0, p - 1, p - 1, 1, p - 2], dtype=np.int64)
+    b = np.array([0, p - 1, 1, p - 1, p - 2, 1], dtype=np.int64)
+    F = gf(p)
+    assert F.add_residues(F.work(a), F.work(b)).tolist() == [(int(x) + int(y)) % p for x, y in zip(a, b)]
+
 # -- previous_prime ------------------------------------------------------------------------------
 
 @given(p=st.integers(4, 5000))
