@@ -15,7 +15,8 @@ Every measurement runs in its own subprocess, so its peak RSS (``ru_maxrss``) is
 reference case the same run reports: the total wall time of ``separation_rank`` with its default
 arguments and ``confirm=False`` (one certification), the time of LAPACK's LU
 (``scipy.linalg.lu_factor``) of a random r x r float64 matrix, r the rank found (the floor of any
-dense elimination), their ratio, and the time FLINT's ``nmod_mat.rank`` (the previous engine)
+dense elimination), their ratio, how much of the total the assembly of F (``fill_block``) and the
+elimination took, and the time FLINT's ``nmod_mat.rank`` (the previous engine)
 takes on a random r x r matrix mod the same prime. The confirmation with a second prime
 (``confirm=True``, the default) is timed separately. These machines are noisy: the load average is
 recorded next to each figure, and ratios within one run are what matter.
@@ -77,6 +78,22 @@ def child_separation(name: str, confirm: bool) -> dict:
     """One separation_rank run with default arguments."""
     import tensorlib as tl
 
+    import tensorlib.separation as separation
+
+    spent = {"assembly": 0.0, "elimination": 0.0}
+
+    def timed(what: str, fn):  # wall time of each call of fn, summed under `what`
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[what] += time.perf_counter() - t
+        return wrapper
+
+    separation.fill_block = timed("assembly", separation.fill_block)
+    separation.exact_rank = timed("elimination", separation.exact_rank)
+    separation.GrowingElimination.grow = timed("elimination", separation.GrowingElimination.grow)
     model, partition, label = _case(name)
     load = _load()
     t0 = time.perf_counter()
@@ -84,7 +101,8 @@ def child_separation(name: str, confirm: bool) -> dict:
     result = tl.separation_rank(model, partition, confirm=confirm)
     out = {"name": name, "case": label, "rank": result.rank, "status": result.status, "K": result.samples,
            "upper_bound": result.upper_bound, "prime": result.prime, "seconds": time.perf_counter() - t0,
-           "cpu_seconds": time.process_time() - cpu0, "load": load, "steps": len(result.history)}
+           "cpu_seconds": time.process_time() - cpu0, "load": load, "steps": len(result.history),
+           "assembly_seconds": spent["assembly"], "elimination_seconds": spent["elimination"]}
     if result.confirmation is not None:
         out.update(confirm_prime=result.confirmation.prime, confirm_rank=result.confirmation.rank,
                    confirm_K=result.confirmation.samples)
@@ -169,16 +187,17 @@ def _markdown(results: list, frontier: list, book: dict | None) -> str:
         "LU of a random r x r float64 matrix (r the rank) and FLINT's rank of a random r x r matrix mod "
         "the same prime (the previous engine):",
         "",
-        "| case | rank r | status | K | total (s) | LU of r x r (s) | total / LU | FLINT rank of r x r (s) "
-        "| peak RSS (MB) | with confirmation (s) | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| case | rank r | status | K | total (s) | of which assembly / elimination (s) | LU of r x r (s) "
+        "| total / LU | FLINT rank of r x r (s) | peak RSS (MB) | with confirmation (s) | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['name']} | error: {r['error']} |" + " |" * 9)
+            lines.append(f"| {r['name']} | error: {r['error']} |" + " |" * 10)
             continue
         lines.append(
-            f"| {r['case']} | {r['rank']} | {r['status']} | {r['K']} | {r['seconds']:.2f} | {r['lu_seconds']:.2f} | "
+            f"| {r['case']} | {r['rank']} | {r['status']} | {r['K']} | {r['seconds']:.2f} | "
+            f"{r['assembly_seconds']:.2f} / {r['elimination_seconds']:.2f} | {r['lu_seconds']:.2f} | "
             f"{r['ratio']:.2f} | {r['flint_seconds']:.1f} | {r['peak_rss_mb']:.0f} | "
             f"{r['confirmed_seconds']:.2f} ({r['confirmed_status']}) | {r['load']:.1f} |")
     if frontier:

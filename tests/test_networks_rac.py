@@ -163,15 +163,48 @@ def test_fast_block_equals_pairwise(depth, partition):
                                rtol=1e-12, atol=1e-300)
 
 
-def test_fast_block_splits_large_blocks(monkeypatch):
+@pytest.mark.parametrize("max_terms", [1, 3, 10**6])
+@pytest.mark.parametrize("p", [None, 2, 101, P, 2**31 - 1])
+def test_fast_block_in_every_form_and_in_row_blocks(monkeypatch, max_terms, p):
+    # max_terms = 1 forms every mixed state per pair at once, 10**6 keeps all of them factored up to
+    # the output, 3 mixes both; blocks of 3 rows exercise the blocking.
     import tensorlib.networks.rac as rac_module
 
-    monkeypatch.setattr(rac_module, "_PAIRS_PER_BATCH", 6)  # forces row and column chunks
-    model = RAC(4, 2, 2, depth=2, seed=1)
+    monkeypatch.setattr(rac_module, "_MAX_TERMS", max_terms)
+    monkeypatch.setattr(rac_module, "_BLOCK_BYTES", 8 * 9 * 3)
+    field = T.Field(p)
     rng = np.random.default_rng(0)
-    xr, xc = rng.integers(0, P, (7, 2, 2)), rng.integers(0, P, (9, 2, 2))
-    np.testing.assert_array_equal(model.grid_matrix_block(xr, xc, T.start_end(4), p=P),
-                                  pairwise_grid_matrix_block(model, xr, xc, T.start_end(4), P))
+    for model, partition in [(RAC(4, 2, 2, depth=2, seed=1), T.start_end(4)),
+                             (RAC(6, 2, 3, depth=3, seed=2), ((0, 1), (2, 3, 4, 5))),
+                             (RAC(5, 3, 2, depth=1, seed=3), ((2, 3, 4), (0, 1)))]:
+        I, J = partition
+        xr, xc = field.random(rng, (7, len(I), model.input_dim)), field.random(rng, (9, len(J), model.input_dim))
+        fast = model.grid_matrix_block(xr, xc, partition, p=p)
+        slow = pairwise_grid_matrix_block(model, xr, xc, partition, p)
+        if p is None:
+            np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12)
+        else:
+            assert fast.dtype == np.int64
+            np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("p", [P, 2**31 - 1])
+def test_fast_block_near_half_p_equals_big_integers(p):
+    # Centred residues near p/2 are the largest the float64 kernel holds: every product and every
+    # matrix-product sum is pushed to its bound.
+    model = RAC(6, 3, 3, depth=3, seed=0)
+    rng = np.random.default_rng(5)
+    half = p // 2
+    near = {key: ([half + rng.integers(-2, 3, size=np.shape(m)) for m in value] if isinstance(value, list)
+                  else half + rng.integers(-2, 3, size=np.shape(value)))
+            for key, value in model.weights(p).items()}
+    model.set_weights(near, p=p)
+    xr = half + rng.integers(-2, 3, size=(3, 3, 3))
+    xc = half + rng.integers(-2, 3, size=(4, 3, 3))
+    block = model.grid_matrix_block(xr, xc, T.start_end(6), p=p)
+    X = np.concatenate([np.repeat(xr, 4, axis=0), np.tile(xc, (3, 1, 1))], axis=1)
+    expected = [v % p for v in bigint_rac(model.weights(p), X)]
+    np.testing.assert_array_equal(block.ravel(), expected)
 
 
 # -- arithmetic: float, GF(p), big integers ------------------------------------------------------

@@ -2,6 +2,8 @@
 
 * :mod:`~tensorlib.networks.base` -- :class:`Network`: seeded weights per field, validated evaluation;
 * :mod:`~tensorlib.networks.simple` -- products of linear forms and sums of them (the CP model);
+* :mod:`~tensorlib.networks.pair_values` -- the algebra of the fast grid-matrix kernels: hidden values
+  on every pair of samples, held one-sided, factored or per pair;
 * :mod:`~tensorlib.networks.convac` -- shallow and deep convolutional arithmetic circuits, with the
   fast grid-matrix kernel in :mod:`~tensorlib.networks.convac_grid`;
 * :mod:`~tensorlib.networks.overlap` -- ConvACs with overlapping receptive fields;

@@ -35,11 +35,14 @@ from ..fields import Field, validate_prime
 from ..grid import check_dense_size, pairwise_grid_matrix_block
 from ..partitions import Partition, validate_partition
 from .base import Network
+from .pair_values import Side, evaluate, field_ops, linear, product
 
 __all__ = ["RAC"]
 
-# Sequence pairs evaluated at once by the Start--End fast path (bounds its memory).
-_PAIRS_PER_BATCH = 1 << 15
+# The Start--End fast path: bytes of one channel of a pair tensor (rows are processed in blocks this
+# large), and the most terms a state keeps factored (see tensorlib.networks.pair_values).
+_BLOCK_BYTES = 2**19
+_MAX_TERMS = 128
 
 
 class RAC(Network):
@@ -261,22 +264,37 @@ class RAC(Network):
         return pairwise_grid_matrix_block(self, x_rows, x_cols, (I, J), p)
 
     def _prefix_block(self, prefix: np.ndarray, suffix: np.ndarray, p: Optional[int]) -> np.ndarray:
+        r"""F[a, b] = y(prefix[a], suffix[b]), in the algebra of :mod:`tensorlib.networks.pair_values`.
+
+        The states :math:`h^{k,l}` after the prefix are row values; each suffix input a column
+        value. Along the suffix, :math:`W^{H,l} h` and :math:`W^{I,l} h` are linear maps and their
+        product the elementwise product, so each state is a short sum of products of a row factor
+        and a column factor (layer 1's states keep 3 terms all along: :math:`h^{t,1} = L_t\, h^{k,1}`
+        with :math:`L_t` depending on the suffix only) until it has more than ``_MAX_TERMS`` terms;
+        from there it is formed per pair by float64 matrix products.
+        """
         field = Field(p)
         w = self._weights(field)
         A, B = prefix.shape[0], suffix.shape[0]
-        start = self._run(prefix, field, w)  # h^{k,l} for every prefix sample, once
         out = np.empty((A, B), dtype=field.dtype)
-        rows = max(1, _PAIRS_PER_BATCH // max(B, 1))
-        cols = min(B, _PAIRS_PER_BATCH)
+        if A == 0 or B == 0:
+            return out
+        ops = field_ops(field)
+        W_H = [np.ascontiguousarray(ops.from_field(m).T) for m in w["W_H"]]  # h @ W^T: the map with W.T
+        W_I = [np.ascontiguousarray(ops.from_field(m).T) for m in w["W_I"]]
+        h: List[Any] = [Side("I", ops.from_field(s).T) for s in self._run(prefix, field, w)]
+        inputs = ops.from_field(suffix)
+        for t in range(suffix.shape[1]):
+            below: Any = Side("J", np.ascontiguousarray(inputs[:, t].T))
+            for layer in range(self.depth):
+                recur = linear(ops, W_H[layer], h[layer], shared="P")
+                h[layer] = product(ops, [recur, linear(ops, W_I[layer], below, shared="P")], _MAX_TERMS)
+                below = h[layer]
+        root = linear(ops, ops.from_field(w["w_O"]).reshape(-1, 1), h[-1])
+        rows = max(1, min(A, _BLOCK_BYTES // (8 * B)))
         for a0 in range(0, A, rows):
             a1 = min(A, a0 + rows)
-            for b0 in range(0, B, cols):
-                b1 = min(B, b0 + cols)
-                # Prefix states as (a, 1, R), suffix inputs as (1, b, t, M): the first step's recurrent
-                # products and layer 1's input products are computed per sample, not per pair.
-                states = [s[a0:a1, None, :] for s in start]
-                top = self._run(suffix[None, b0:b1], field, w, states)[-1]
-                out[a0:a1, b0:b1] = self._readout(top, field, w)
+            out[a0:a1] = ops.to_field(evaluate(ops, root, a0, a1)[0])
         return out
 
     def _repr_params(self) -> Dict[str, Any]:
