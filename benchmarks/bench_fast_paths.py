@@ -1,6 +1,6 @@
 """Time one network's fast sampled-grid-matrix path (``grid_matrix_block``), in GF(p) or float64.
 
-Usage: ``python benchmarks/bench_fast_paths.py CASE [--float] [--repeat R]`` with CASE one of
+Usage: ``python benchmarks/bench_fast_paths.py CASE [--float] [--repeat R] [--prime P]`` with CASE one of
 ``convac``, ``shallow``, ``rac``, ``attention``, ``simple``. Prints the best of R timings. The
 script uses only the public API that every version of tensorlib has, so it can time two checkouts
 against each other (run it with ``PYTHONPATH`` pointing at each).
@@ -39,11 +39,12 @@ def main() -> None:
     parser.add_argument("case")
     parser.add_argument("--float", action="store_true", help="float64 instead of GF(p)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--prime", type=int, default=P, help=f"the prime of the GF(p) runs (default {P})")
     args = parser.parse_args()
     model, (I, J), K = case(args.case)
     rng = np.random.default_rng(0)
-    p = None if args.float else P
-    draw = (lambda shape: rng.standard_normal(shape)) if args.float else (lambda shape: rng.integers(0, P, shape))
+    p = None if args.float else args.prime
+    draw = (lambda shape: rng.standard_normal(shape)) if args.float else (lambda shape: rng.integers(0, p, shape))
     xr, xc = draw((K, len(I), model.input_dim)), draw((K, len(J), model.input_dim))
     block = getattr(model, "grid_matrix_block", None)
     best = float("inf")
