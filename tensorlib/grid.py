@@ -14,6 +14,7 @@ matrix holds integers mod p and nothing else.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Tuple
@@ -40,9 +41,12 @@ _BLOCK_ENTRIES = 1 << 22
 # Threads of the assembly (one per core), and the smallest block worth splitting among them.
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 _PARALLEL_ENTRIES = 1 << 16
-# Limits the BLAS threads while the assembly threads run (created once: each creation inspects the
-# loaded libraries, about 2 ms).
-_BLAS: list = []
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The controller of the BLAS threads, made once (each one inspects the loaded libraries, about 2 ms)."""
+    return ThreadpoolController()
 
 
 def check_dense_size(shape: tuple, what: str, budget: int = GRID_MEMORY_BUDGET) -> None:
@@ -228,7 +232,5 @@ def fill_block(F: np.ndarray, model: Any, x_rows: np.ndarray, x_cols: np.ndarray
         return
     # One BLAS thread per worker: the matrix products inside a block (the ConvAC kernel's) would
     # otherwise start BLAS threads of their own, and four threads on two cores ran 1.8x slower.
-    if not _BLAS:
-        _BLAS.append(ThreadpoolController())
-    with _BLAS[0].limit(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
+    with _blas().limit(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(tile, tiles))  # list() re-raises a worker's exception here

@@ -292,6 +292,23 @@ def test_fill_block_writes_each_entry_in_bounded_row_steps(monkeypatch, p):
     assert (F[0] == -1).all()
 
 
+@pytest.mark.parametrize("shape", [(40, 7), (7, 40), (1, 33), (33, 1)])
+def test_fill_block_in_threads_tiles_tall_blocks_by_rows_and_wide_ones_by_columns(monkeypatch, shape):
+    # Two worker threads, a tiny threshold and tiny tiles: every entry is written once, right.
+    monkeypatch.setattr(grid_module, "_THREADS", 2)
+    monkeypatch.setattr(grid_module, "_PARALLEL_ENTRIES", 1)
+    monkeypatch.setattr(grid_module, "_BLOCK_ENTRIES", 12)
+    model = SumOfProducts(4, 2, 3, seed=1)
+    assert model.parallel_blocks
+    rng = np.random.default_rng(4)
+    A, B = shape
+    xr, xc = rng.integers(0, DEFAULT_PRIME, (A, 2, 2)), rng.integers(0, DEFAULT_PRIME, (B, 2, 2))
+    F = np.full((A + 1, B + 1), -1, dtype=np.int64)
+    fill_block(F, model, xr, xc, ((0, 1), (2, 3)), DEFAULT_PRIME, row0=1, col0=1)
+    np.testing.assert_array_equal(F[1:, 1:], pairwise_grid_matrix_block(model, xr, xc, ((0, 1), (2, 3)), DEFAULT_PRIME))
+    assert (F[0] == -1).all() and (F[:, 0] == -1).all()
+
+
 def test_sampled_grid_matrix_is_residues_in_exact_mode_and_floats_otherwise():
     model = SumOfProducts(4, 2, 3, seed=0)
     F = sampled_grid_matrix(model, ((0, 1), (2, 3)), 6)

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 
 from ..fields import Field
-from .pair_values import Side, evaluate, field_ops, linear, product
+from .pair_values import Side, assemble, field_ops, linear, product
 
 __all__ = ["deep_convac_grid_block"]
 
@@ -70,8 +70,4 @@ def deep_convac_grid_block(net: Any, field: Field, weights: Dict[str, Any], I: T
         nodes = [linear(ops, ops.from_field(convs[j]), node) for j, node in enumerate(nodes)]
         nodes = [product(ops, nodes[s:s + w], _MAX_TERMS) for s in range(0, len(nodes), w)]
     root = linear(ops, ops.from_field(np.asarray(weights["output"]).reshape(-1, 1)), nodes[0])
-    rows = max(1, min(A, _BLOCK_BYTES // (8 * B)))
-    for a0 in range(0, A, rows):
-        a1 = min(A, a0 + rows)
-        out[a0:a1] = ops.to_field(evaluate(ops, root, a0, a1)[0])
-    return out
+    return assemble(ops, root, out, _BLOCK_BYTES)

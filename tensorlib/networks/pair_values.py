@@ -35,7 +35,8 @@ import numpy as np
 from ..fields import Field
 from ..fields.blas import FloatModP
 
-__all__ = ["Float64Ops", "ModPOps", "field_ops", "Side", "Factored", "Pair", "linear", "product", "evaluate"]
+__all__ = ["Float64Ops", "ModPOps", "field_ops", "Side", "Factored", "Pair", "linear", "product", "evaluate",
+           "assemble"]
 
 
 class Float64Ops:
@@ -201,6 +202,20 @@ def evaluate(ops: Any, v: Value, a0: int, a1: int, memo: Optional[Dict[int, np.n
             X = evaluate(ops, arg, a0, a1, memo)
             out = X if out is None else ops.mul(out, X)
     memo[key] = out
+    return out
+
+
+def assemble(ops: Any, output: Value, out: np.ndarray, block_bytes: int) -> np.ndarray:
+    """Write a one-channel value (a network's output) into ``out`` (A, B) in the field's own representation.
+
+    The rows are evaluated in blocks of about ``block_bytes`` per channel of a pair tensor, each
+    with its own ``memo``, so memory stays bounded whatever A and B are.
+    """
+    A, B = out.shape
+    rows = max(1, min(A, block_bytes // (8 * max(B, 1))))
+    for a0 in range(0, A, rows):
+        a1 = min(A, a0 + rows)
+        out[a0:a1] = ops.to_field(evaluate(ops, output, a0, a1)[0])
     return out
 
 

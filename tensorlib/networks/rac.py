@@ -35,7 +35,7 @@ from ..fields import Field, validate_prime
 from ..grid import check_dense_size, pairwise_grid_matrix_block
 from ..partitions import Partition, validate_partition
 from .base import Network
-from .pair_values import Side, evaluate, field_ops, linear, product
+from .pair_values import Side, assemble, field_ops, linear, product
 
 __all__ = ["RAC"]
 
@@ -291,11 +291,7 @@ class RAC(Network):
                 h[layer] = product(ops, [recur, linear(ops, W_I[layer], below, shared="P")], _MAX_TERMS)
                 below = h[layer]
         root = linear(ops, ops.from_field(w["w_O"]).reshape(-1, 1), h[-1])
-        rows = max(1, min(A, _BLOCK_BYTES // (8 * B)))
-        for a0 in range(0, A, rows):
-            a1 = min(A, a0 + rows)
-            out[a0:a1] = ops.to_field(evaluate(ops, root, a0, a1)[0])
-        return out
+        return assemble(ops, root, out, _BLOCK_BYTES)
 
     def _repr_params(self) -> Dict[str, Any]:
         return {"length": self.length, "input_dim": self.input_dim, "hidden": self.hidden,
