@@ -17,6 +17,7 @@ cell replaced by the master's, hidden tests included: they run right after the s
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
 import re
 import shutil
@@ -383,7 +384,9 @@ def grade_submissions(submissions: PathLike, handout: PathLike, *, masters: Path
         for folder in folders:
             record(_grade_student(folder, handed, timeout, chapter_timeout, kernel_name))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Fresh worker processes ("spawn"), not forks: a fork of a process that runs threads (BLAS,
+        # JAX, a caller's) can deadlock in the child.
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(_grade_student, folder, handed, timeout, chapter_timeout, kernel_name)
                        for folder in folders]
             for future in as_completed(futures):
