@@ -14,18 +14,17 @@ matrix holds integers mod p and nothing else.
 
 from __future__ import annotations
 
-import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Tuple
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from .checks import check_bool, check_int, check_seed
 from .fields import DEFAULT_PRIME, Field, validate_prime
 from .models import as_array, check_values, evaluate_model, validate_inputs, validate_model
 from .partitions import Partition, validate_partition
+from .threads import blas_controller
 
 __all__ = ["GRID_MEMORY_BUDGET", "check_dense_size", "resolve_prime", "grid_tensor", "sampled_grid_matrix",
            "pairwise_grid_matrix_block", "fill_block"]
@@ -41,12 +40,6 @@ _BLOCK_ENTRIES = 1 << 22
 # Threads of the assembly (one per core), and the smallest block worth splitting among them.
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 _PARALLEL_ENTRIES = 1 << 16
-
-
-@functools.cache
-def _blas() -> ThreadpoolController:
-    """The controller of the BLAS threads, made once (each one inspects the loaded libraries, about 2 ms)."""
-    return ThreadpoolController()
 
 
 def check_dense_size(shape: tuple, what: str, budget: int = GRID_MEMORY_BUDGET) -> None:
@@ -232,5 +225,5 @@ def fill_block(F: np.ndarray, model: Any, x_rows: np.ndarray, x_cols: np.ndarray
         return
     # One BLAS thread per worker: the matrix products inside a block (the ConvAC kernel's) would
     # otherwise start BLAS threads of their own, and four threads on two cores ran 1.8x slower.
-    with _blas().limit(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
+    with blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(tile, tiles))  # list() re-raises a worker's exception here

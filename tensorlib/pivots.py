@@ -13,6 +13,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from .fields.blas import FloatModP
+from .fields.compiled import gauss_jordan
 
 __all__ = ["Pivots", "pivots"]
 
@@ -46,6 +47,14 @@ def _first_block(f: FloatModP, block: np.ndarray, basis: np.ndarray, rows: list,
     g = np.zeros((t, w + t))
     g[:, :w] = block
     g[np.arange(t), w + np.arange(t)] = 1.0
+    if not f.split:  # the same steps, compiled: one Python step per pivot cost more than the arithmetic
+        found_rows, found_cols = np.empty(t, dtype=np.int64), np.empty(t, dtype=np.int64)
+        r = gauss_jordan(g, w, f.pf, found_rows, found_cols)
+        rows.extend(found_rows[:r].tolist())
+        cols.extend(found_cols[:r].tolist())
+        basis[:r, :w] = g[rows, :w]
+        basis[:r, w:w + r] = g[np.ix_(rows, [w + i for i in rows])]
+        return
     free = np.ones(t)
     for j in range(w):
         column = g[:, j]

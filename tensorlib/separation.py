@@ -33,6 +33,7 @@ from .models import upper_bound_of, validate_model
 from .partitions import validate_partition
 from .elimination import GrowingElimination
 from .rank import default_memory_budget, exact_rank, numerical_rank
+from .threads import shorten_openblas_spin
 
 __all__ = ["SeparationRank", "separation_rank", "MIN_SATURATION_PRIME"]
 
@@ -376,6 +377,7 @@ def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime:
             fill_block(F, model, xr[:old], nc, (I, J), prime, col0=old)
             fill_block(F, model, nr, xc, (I, J), prime, row0=old)
             if prime is not None and K >= _GROWING_FROM:
+                shorten_openblas_spin()  # its steps alternate with assemblies on every core
                 engine = GrowingElimination(prime)
                 rank = engine.grow(np.empty((0, K), dtype=np.int64), F)
                 F = None

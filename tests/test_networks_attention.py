@@ -129,7 +129,11 @@ def test_fast_grid_block_matches_pairwise_evaluation(n_tokens, width, depth, inp
                                pairwise_grid_matrix_block(model, fr, fc, (I, J), None), rtol=1e-8, atol=1e-12)
 
 
-def test_fast_grid_block_spans_several_chunks():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fast_grid_block_spans_several_chunks(monkeypatch, compiled):
+    from tensorlib.networks import pair_kernels
+
+    monkeypatch.setattr(pair_kernels, "ENABLED", compiled)  # the compiled kernel's chunks, or the numpy one's
     model = SelfAttention(4, 2, 2, seed=0)
     rng = np.random.default_rng(0)
     xr, xc = rng.integers(0, SMALL_PRIME, (300, 2, 2)), rng.integers(0, SMALL_PRIME, (70, 2, 2))

@@ -169,7 +169,9 @@ def test_fast_block_in_every_form_and_in_row_blocks(monkeypatch, max_terms, p):
     # max_terms = 1 forms every mixed state per pair at once, 10**6 keeps all of them factored up to
     # the output, 3 mixes both; blocks of 3 rows exercise the blocking.
     import tensorlib.networks.rac as rac_module
+    from tensorlib.networks import pair_kernels
 
+    monkeypatch.setattr(pair_kernels, "ENABLED", False)  # the numpy kernel (the compiled one: its own tests)
     monkeypatch.setattr(rac_module, "_MAX_TERMS", max_terms)
     monkeypatch.setattr(rac_module, "_BLOCK_BYTES", 8 * 9 * 3)
     field = T.Field(p)
@@ -188,10 +190,13 @@ def test_fast_block_in_every_form_and_in_row_blocks(monkeypatch, max_terms, p):
             np.testing.assert_array_equal(fast, slow)
 
 
-@pytest.mark.parametrize("p", [P, 2**31 - 1])
-def test_fast_block_near_half_p_equals_big_integers(p):
-    # Centred residues near p/2 are the largest the float64 kernel holds: every product and every
-    # matrix-product sum is pushed to its bound.
+@pytest.mark.parametrize("p, compiled", [(P, True), (P, False), (2**31 - 1, False)])
+def test_fast_block_near_half_p_equals_big_integers(monkeypatch, p, compiled):
+    # Centred residues near p/2 are the largest the float64 kernels hold: every product and every
+    # matrix-product sum is pushed to its bound (p = 2^31 - 1 always takes the numpy kernel).
+    from tensorlib.networks import pair_kernels
+
+    monkeypatch.setattr(pair_kernels, "ENABLED", compiled)
     model = RAC(6, 3, 3, depth=3, seed=0)
     rng = np.random.default_rng(5)
     half = p // 2

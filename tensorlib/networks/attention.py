@@ -23,6 +23,7 @@ most :math:`3^L` with them). With the embedding the network depends on each toke
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -32,6 +33,7 @@ from ..checks import check_bool, check_int, check_seed
 from ..fields import Field
 from ..grid import pairwise_grid_matrix_block
 from ..partitions import Partition, validate_partition
+from . import pair_kernels
 from .base import Network
 
 __all__ = ["SelfAttention"]
@@ -257,6 +259,8 @@ class SelfAttention(Network):
         _, S_cols, T_cols = (ops.work(a) for a in self._side(x_cols, field, weights, maps[0]))
         first = y_rows[:, I.index(0)]                                     # (A, d): y^{0,0} of each row
         fixed = self._fixed_tensors(field, weights, maps, ops)
+        if pair_kernels.usable(p, len(fixed["upper"]) + d):
+            return self._compiled_block(first, S_rows, T_rows, S_cols, T_cols, fixed, p, out)
         per_chunk = max(1, _PAIRS_PER_CHUNK // B)
         for a0 in range(0, A, per_chunk):
             a1 = min(A, a0 + per_chunk)
@@ -268,6 +272,22 @@ class SelfAttention(Network):
             v = [np.repeat(first[a0:a1, i], B) for i in range(d)]
             out[a0:a1] = self._pair_values(S, T, v, ops, fixed).reshape(a1 - a0, B).astype(field.dtype)
         return out
+
+    def _compiled_block(self, first: np.ndarray, S_rows: np.ndarray, T_rows: np.ndarray, S_cols: np.ndarray,
+                        T_cols: np.ndarray, fixed: dict, p: Optional[int], out: np.ndarray) -> np.ndarray:
+        """The per-pair recursion of :meth:`_pair_values` in the compiled kernel of :mod:`.pair_kernels`."""
+        d, upper = self.width, fixed["upper"]
+        ku = np.array([k for k, _ in upper], dtype=np.int64)
+        mu = np.array([m for _, m in upper], dtype=np.int64)
+        full = np.empty((d, d), dtype=np.int64)
+        for q, (k, m) in enumerate(upper):
+            full[k, m] = full[m, k] = q
+        c = functools.partial(pair_kernels.to_centred, p=p)
+        rows = (first, S_rows[:, ku, mu], T_rows)
+        cols = (np.zeros((S_cols.shape[0], d)), S_cols[:, ku, mu], T_cols)   # token 0 is a row's
+        fixed_args = (np.stack([c(m) for m in fixed["maps"]]), c(fixed["readout"]), c(fixed["w"]), full, ku, mu,
+                      self.residual)
+        return pair_kernels.run(pair_kernels.attention_rows, rows, cols, fixed_args, p, out)
 
     def _check_field(self, p: Optional[int]) -> None:
         if self.softmax and p is not None:

@@ -23,6 +23,7 @@ longer multilinear in its inputs, and the Start--End separation rank grows with 
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -34,6 +35,7 @@ from ..checks import check_int, check_seed
 from ..fields import Field, validate_prime
 from ..grid import check_dense_size, pairwise_grid_matrix_block
 from ..partitions import Partition, validate_partition
+from . import pair_kernels
 from .base import Network
 from .pair_values import Side, assemble, field_ops, linear, product
 
@@ -279,6 +281,8 @@ class RAC(Network):
         out = np.empty((A, B), dtype=field.dtype)
         if A == 0 or B == 0:
             return out
+        if pair_kernels.usable(p, self.hidden):
+            return self._compiled_prefix_block(prefix, suffix, field, w, out)
         ops = field_ops(field)
         W_H = [np.ascontiguousarray(ops.from_field(m).T) for m in w["W_H"]]  # h @ W^T: the map with W.T
         W_I = [np.ascontiguousarray(ops.from_field(m).T) for m in w["W_I"]]
@@ -292,6 +296,26 @@ class RAC(Network):
                 below = h[layer]
         root = linear(ops, ops.from_field(w["w_O"]).reshape(-1, 1), h[-1])
         return assemble(ops, root, out, _BLOCK_BYTES)
+
+    def _compiled_prefix_block(self, prefix: np.ndarray, suffix: np.ndarray, field: Field,
+                               w: Dict[str, Any], out: np.ndarray) -> np.ndarray:
+        """:meth:`_prefix_block` in the compiled per-pair kernel of :mod:`.pair_kernels`.
+
+        The prefix states and the first layer's input terms :math:`W^{I,1} x^t` of the suffix are
+        one-sided (numpy, once per sample); the suffix recursion runs per pair.
+        """
+        p = field.modulus
+        c = functools.partial(pair_kernels.to_centred, p=p)
+        R, L = self.hidden, self.depth
+        states = np.stack(self._run(prefix, field, w), axis=1)                       # (A, L, R)
+        inject = field.matmul(suffix, w["W_I"][0].T)                                # (B, t, R)
+        W_I = np.zeros((L, R, R), dtype=field.dtype)
+        for layer in range(1, L):
+            W_I[layer] = w["W_I"][layer]
+        rows = (states, np.zeros((states.shape[0],) + inject.shape[1:]))
+        cols = (np.zeros((inject.shape[0],) + states.shape[1:]), inject)
+        fixed = (c(np.stack(w["W_H"])), c(W_I), c(w["w_O"]))
+        return pair_kernels.run(pair_kernels.rac_rows, rows, cols, fixed, p, out)
 
     def _repr_params(self) -> Dict[str, Any]:
         return {"length": self.length, "input_dim": self.input_dim, "hidden": self.hidden,

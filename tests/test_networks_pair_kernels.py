@@ -1,0 +1,128 @@
+"""The compiled per-pair kernels: the same blocks as the numpy kernels and as pair-by-pair evaluation.
+
+Three independent computations of one block are compared: the compiled kernel
+(:mod:`tensorlib.networks.pair_kernels`), the numpy kernel it replaces (``ENABLED = False``), and
+:func:`tensorlib.grid.pairwise_grid_matrix_block`, which evaluates the network's definition on each
+pair in :class:`tensorlib.fields.Field` arithmetic. Near-half-p residues push every dot product of
+the kernel to its bound; the reference there is Python's big integers (the RAC's such test is in
+``test_networks_rac.py``, for both kernels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import P, reference_attention
+
+from tensorlib import start_end
+from tensorlib.fields import Field
+from tensorlib.fields.blas import FloatModP
+from tensorlib.grid import pairwise_grid_matrix_block
+from tensorlib.networks import RAC, SelfAttention, pair_kernels
+
+PRIMES = [None, 2, 101, P]
+# Rows x columns: the wide and the tall orientation (the kernel puts the longer side in its inner
+# loop) and more columns than one chunk of the kernel.
+SHAPES = [(3, 7), (7, 3), (2, pair_kernels.CHUNK + 37), (pair_kernels.CHUNK + 37, 2)]
+
+
+def _blocks(model, xr, xc, partition, p, monkeypatch):
+    compiled = model.grid_matrix_block(xr, xc, partition, p=p)
+    monkeypatch.setattr(pair_kernels, "ENABLED", False)
+    numpy_kernel = model.grid_matrix_block(xr, xc, partition, p=p)
+    monkeypatch.setattr(pair_kernels, "ENABLED", True)
+    pairwise = pairwise_grid_matrix_block(model, xr, xc, partition, p)
+    return compiled, numpy_kernel, pairwise
+
+
+def _assert_equal(compiled, numpy_kernel, pairwise, p):
+    if p is None:
+        scale = np.abs(pairwise).max()
+        np.testing.assert_allclose(compiled, pairwise, rtol=1e-9, atol=1e-9 * scale)
+        np.testing.assert_allclose(numpy_kernel, pairwise, rtol=1e-9, atol=1e-9 * scale)
+    else:
+        assert compiled.dtype == np.int64
+        np.testing.assert_array_equal(compiled, pairwise)
+        np.testing.assert_array_equal(numpy_kernel, pairwise)
+
+
+def test_exact_capacity_follows_the_float64_bound():
+    # k (h+1)^2 + h below FloatModP's limit (just under 2^53), h = floor(p/2) + 2.
+    for p in (101, P, 2**25 - 39):
+        h = p // 2 + 2
+        k = (2**53 - 2**32 - h) // (h + 1) ** 2
+        assert pair_kernels.exact_capacity(p, k) and not pair_kernels.exact_capacity(p, k + 1)
+    assert pair_kernels.exact_capacity(None, 10**9)
+    assert not pair_kernels.exact_capacity(2**31 - 1, 1)       # products of residues near 2^30 overflow
+    assert FloatModP(P).kmax >= 2047
+
+
+@pytest.mark.parametrize("p", PRIMES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kwargs", [dict(), dict(residual=True), dict(width=4, heads=2), dict(input_dim=2),
+                                    dict(depth=1), dict(depth=2, residual=True, input_dim=5)])
+def test_attention_kernel_equals_numpy_kernel_and_pairwise(monkeypatch, p, shape, kwargs):
+    args = dict(n_tokens=4, width=3, depth=3, seed=3) | kwargs
+    model = SelfAttention(**args)
+    field, rng = Field(p), np.random.default_rng(len(kwargs))
+    for partition in [((0, 2), (1, 3)), ((1, 3), (0, 2)), ((0,), (1, 2, 3))]:
+        I, J = partition
+        xr = field.random(rng, (shape[0], len(I), model.input_dim))
+        xc = field.random(rng, (shape[1], len(J), model.input_dim))
+        _assert_equal(*_blocks(model, xr, xc, partition, p, monkeypatch), p)
+
+
+@pytest.mark.parametrize("p", PRIMES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("length, input_dim, hidden, depth", [(8, 3, 3, 3), (6, 2, 4, 2), (5, 3, 2, 1), (4, 1, 3, 4)])
+def test_rac_kernel_equals_numpy_kernel_and_pairwise(monkeypatch, p, shape, length, input_dim, hidden, depth):
+    model = RAC(length, input_dim, hidden, depth=depth, seed=2)
+    field, rng = Field(p), np.random.default_rng(depth)
+    for k in (1, length // 2, length - 1):
+        for partition in [(tuple(range(k)), tuple(range(k, length))), (tuple(range(k, length)), tuple(range(k)))]:
+            I, J = partition
+            xr = field.random(rng, (shape[0], len(I), input_dim))
+            xc = field.random(rng, (shape[1], len(J), input_dim))
+            _assert_equal(*_blocks(model, xr, xc, partition, p, monkeypatch), p)
+
+
+def _near_half(rng, weights, p):
+    half = p // 2
+    return {key: ([half + rng.integers(-2, 3, size=np.shape(m)) for m in value] if isinstance(value, list)
+                  else half + rng.integers(-2, 3, size=np.shape(value)))
+            for key, value in weights.items()}
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_attention_kernel_near_half_p_equals_big_integers(residual):
+    # Centred residues near p/2 are the largest the kernel holds: every dot product at its bound.
+    model = SelfAttention(4, 4, 3, heads=2, residual=residual, seed=0)
+    rng = np.random.default_rng(1)
+    model.set_weights(_near_half(rng, model.weights(P), P), p=P)
+    half = P // 2
+    xr = half + rng.integers(-2, 3, size=(3, 2, 4))
+    xc = half + rng.integers(-2, 3, size=(4, 2, 4))
+    block = model.grid_matrix_block(xr, xc, ((0, 1), (2, 3)), p=P)
+    weights = model.weights(P)
+    for a in range(3):
+        for b in range(4):
+            x = np.concatenate([xr[a], xc[b]])
+            assert block[a, b] == reference_attention(model, x, weights, exact=True) % P
+
+
+def test_large_primes_use_the_numpy_kernels(monkeypatch):
+    # Near 2^31 a product of two residues does not fit in float64: the kernels must not be called.
+    def refuse(*args):
+        raise AssertionError("the compiled kernel was called for p near 2^31")
+
+    monkeypatch.setattr(pair_kernels, "attention_rows", refuse)
+    monkeypatch.setattr(pair_kernels, "rac_rows", refuse)
+    p, rng = 2**31 - 1, np.random.default_rng(0)
+    attention = SelfAttention(4, 3, 2, seed=0)
+    xr, xc = rng.integers(0, p, (3, 2, 3)), rng.integers(0, p, (4, 2, 3))
+    np.testing.assert_array_equal(attention.grid_matrix_block(xr, xc, ((0, 1), (2, 3)), p=p),
+                                  pairwise_grid_matrix_block(attention, xr, xc, ((0, 1), (2, 3)), p))
+    rac = RAC(6, 2, 3, depth=2, seed=0)
+    xr, xc = rng.integers(0, p, (3, 3, 2)), rng.integers(0, p, (4, 3, 2))
+    np.testing.assert_array_equal(rac.grid_matrix_block(xr, xc, start_end(6), p=p),
+                                  pairwise_grid_matrix_block(rac, xr, xc, start_end(6), p))
