@@ -1,4 +1,4 @@
-"""The compiled per-pair kernels: the same blocks as the numpy kernels and as pair-by-pair evaluation.
+"""The compiled per-pair kernels (GF(p)): the same blocks as the numpy kernels and as pair-by-pair evaluation.
 
 Three independent computations of one block are compared: the compiled kernel
 (:mod:`tensorlib.networks.pair_kernels`), the numpy kernel it replaces (``ENABLED = False``), and
@@ -20,7 +20,7 @@ from tensorlib.fields.blas import FloatModP
 from tensorlib.grid import pairwise_grid_matrix_block
 from tensorlib.networks import RAC, SelfAttention, pair_kernels
 
-PRIMES = [None, 2, 101, P]
+PRIMES = [2, 101, P]
 # Rows x columns: the wide and the tall orientation (the kernel puts the longer side in its inner
 # loop) and more columns than one chunk of the kernel.
 SHAPES = [(3, 7), (7, 3), (2, pair_kernels.CHUNK + 37), (pair_kernels.CHUNK + 37, 2)]
@@ -35,15 +35,10 @@ def _blocks(model, xr, xc, partition, p, monkeypatch):
     return compiled, numpy_kernel, pairwise
 
 
-def _assert_equal(compiled, numpy_kernel, pairwise, p):
-    if p is None:
-        scale = np.abs(pairwise).max()
-        np.testing.assert_allclose(compiled, pairwise, rtol=1e-9, atol=1e-9 * scale)
-        np.testing.assert_allclose(numpy_kernel, pairwise, rtol=1e-9, atol=1e-9 * scale)
-    else:
-        assert compiled.dtype == np.int64
-        np.testing.assert_array_equal(compiled, pairwise)
-        np.testing.assert_array_equal(numpy_kernel, pairwise)
+def _assert_equal(compiled, numpy_kernel, pairwise):
+    assert compiled.dtype == np.int64
+    np.testing.assert_array_equal(compiled, pairwise)
+    np.testing.assert_array_equal(numpy_kernel, pairwise)
 
 
 def test_exact_capacity_follows_the_float64_bound():
@@ -52,7 +47,7 @@ def test_exact_capacity_follows_the_float64_bound():
         h = p // 2 + 2
         k = (2**53 - 2**32 - h) // (h + 1) ** 2
         assert pair_kernels.exact_capacity(p, k) and not pair_kernels.exact_capacity(p, k + 1)
-    assert pair_kernels.exact_capacity(None, 10**9)
+    assert not pair_kernels.exact_capacity(None, 1)           # float64 keeps the numpy kernels
     assert not pair_kernels.exact_capacity(2**31 - 1, 1)       # products of residues near 2^30 overflow
     assert FloatModP(P).kmax >= 2047
 
@@ -69,7 +64,7 @@ def test_attention_kernel_equals_numpy_kernel_and_pairwise(monkeypatch, p, shape
         I, J = partition
         xr = field.random(rng, (shape[0], len(I), model.input_dim))
         xc = field.random(rng, (shape[1], len(J), model.input_dim))
-        _assert_equal(*_blocks(model, xr, xc, partition, p, monkeypatch), p)
+        _assert_equal(*_blocks(model, xr, xc, partition, p, monkeypatch))
 
 
 @pytest.mark.parametrize("p", PRIMES)
@@ -83,7 +78,7 @@ def test_rac_kernel_equals_numpy_kernel_and_pairwise(monkeypatch, p, shape, leng
             I, J = partition
             xr = field.random(rng, (shape[0], len(I), input_dim))
             xc = field.random(rng, (shape[1], len(J), input_dim))
-            _assert_equal(*_blocks(model, xr, xc, partition, p, monkeypatch), p)
+            _assert_equal(*_blocks(model, xr, xc, partition, p, monkeypatch))
 
 
 def _near_half(rng, weights, p):
@@ -110,19 +105,20 @@ def test_attention_kernel_near_half_p_equals_big_integers(residual):
             assert block[a, b] == reference_attention(model, x, weights, exact=True) % P
 
 
-def test_large_primes_use_the_numpy_kernels(monkeypatch):
-    # Near 2^31 a product of two residues does not fit in float64: the kernels must not be called.
+@pytest.mark.parametrize("p", [None, 2**31 - 1])
+def test_float64_and_large_primes_use_the_numpy_kernels(monkeypatch, p):
+    # Near 2^31 a product of two residues does not fit in float64; float64 estimates keep numpy.
     def refuse(*args):
-        raise AssertionError("the compiled kernel was called for p near 2^31")
+        raise AssertionError(f"the compiled kernel was called for p={p}")
 
     monkeypatch.setattr(pair_kernels, "attention_rows", refuse)
     monkeypatch.setattr(pair_kernels, "rac_rows", refuse)
-    p, rng = 2**31 - 1, np.random.default_rng(0)
+    field, rng = Field(p), np.random.default_rng(0)
+    close = np.testing.assert_array_equal if p else np.testing.assert_allclose
     attention = SelfAttention(4, 3, 2, seed=0)
-    xr, xc = rng.integers(0, p, (3, 2, 3)), rng.integers(0, p, (4, 2, 3))
-    np.testing.assert_array_equal(attention.grid_matrix_block(xr, xc, ((0, 1), (2, 3)), p=p),
-                                  pairwise_grid_matrix_block(attention, xr, xc, ((0, 1), (2, 3)), p))
+    xr, xc = field.random(rng, (3, 2, 3)), field.random(rng, (4, 2, 3))
+    close(attention.grid_matrix_block(xr, xc, ((0, 1), (2, 3)), p=p),
+          pairwise_grid_matrix_block(attention, xr, xc, ((0, 1), (2, 3)), p))
     rac = RAC(6, 2, 3, depth=2, seed=0)
-    xr, xc = rng.integers(0, p, (3, 3, 2)), rng.integers(0, p, (4, 3, 2))
-    np.testing.assert_array_equal(rac.grid_matrix_block(xr, xc, start_end(6), p=p),
-                                  pairwise_grid_matrix_block(rac, xr, xc, start_end(6), p))
+    xr, xc = field.random(rng, (3, 3, 2)), field.random(rng, (4, 3, 2))
+    close(rac.grid_matrix_block(xr, xc, start_end(6), p=p), pairwise_grid_matrix_block(rac, xr, xc, start_end(6), p))

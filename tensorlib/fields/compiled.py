@@ -4,7 +4,7 @@ The convention is :class:`tensorlib.fields.blas.FloatModP`'s: integers held in f
 the centred representative :math:`x - p\,\mathrm{rint}(x/p)` (magnitude at most
 :math:`\lfloor p/2\rfloor + 2`), exact while every value stays below :math:`2^{53}`. The callers
 check that bound (they use these kernels only for primes whose products of two reduced values fit,
-:attr:`FloatModP.split` False). No fast-math flags: results do not depend on the machine's vector
+``FloatModP.split`` False). No fast-math flags: results do not depend on the machine's vector
 width. The first call in a process initializes numba (about 0.15 s); compiled code is cached on disk.
 """
 

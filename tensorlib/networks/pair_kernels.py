@@ -7,18 +7,17 @@ numpy each step of it is a pass over a long vector of pairs; here it runs, for a
 hundred pairs of one row, on arrays that stay in the cache, with the pairs as the inner loop (so the
 compiler vectorizes it) and without temporaries.
 
-Arithmetic: float64 (``exact=False``), or GF(p) on *centred* residues held in float64 (the
+Arithmetic: GF(p) on *centred* residues held in float64 (the
 convention of :class:`tensorlib.fields.blas.FloatModP`): a value is reduced by
 :math:`x - p\,\mathrm{rint}(x/p)` after every dot product, so it is at most :math:`h = \lfloor p/2
 \rfloor + 2` in magnitude, and a dot product of :math:`k` terms stays below :math:`k (h+1)^2 + h`.
 :func:`exact_capacity` says whether that is below :math:`2^{53}` for the longest dot product of a
 kernel (about 2000 terms for the default prime :math:`4194301 < 2^{22}`, none for primes near
-:math:`2^{31}`, where the callers keep their numpy kernels on uint64 residues). No fast-math flags:
-the float64 results do not depend on the machine's vector width.
+:math:`2^{31}`). The callers keep their numpy kernels for those primes and for float64 (the
+estimates, where speed matters less than one compiled kernel fewer).
 
-Compilation: numba compiles a kernel the first time it runs on a machine, once per arithmetic
-(measured: about 8 s for each self-attention kernel, 3 to 4 s for the RAC's), and caches the
-machine code on disk (``__pycache__`` beside this file, or numba's user cache when that is
+Compilation: numba compiles a kernel the first time it runs on a machine (measured: about 8 s
+for self-attention's, 4 s for the RAC's), and caches the machine code on disk (``__pycache__`` beside this file, or numba's user cache when that is
 read-only); a later process loads it in about 0.1 s, numba's own start included.
 """
 
@@ -42,9 +41,9 @@ CHUNK = 512
 
 
 def exact_capacity(p: Optional[int], terms: int) -> bool:
-    """True when the kernels are exact mod ``p`` with dot products of up to ``terms`` products (always for float64)."""
+    """True when the kernels are exact mod ``p`` with dot products of up to ``terms`` products (False for float64)."""
     if p is None:
-        return True
+        return False
     f = FloatModP(p)
     return f.inner_capacity(f.h + 1, f.h + 1) >= terms
 
@@ -54,18 +53,16 @@ def usable(p: Optional[int], terms: int) -> bool:
     return ENABLED and exact_capacity(p, terms)
 
 
-def to_centred(x: np.ndarray, p: Optional[int]) -> np.ndarray:
-    """float64 copy of ``x``: residues ``[0, p)`` -> centred residues ``(-p/2, p/2]``; float64 unchanged."""
+def to_centred(x: np.ndarray, p: int) -> np.ndarray:
+    """float64 copy of integer ``x``: the centred residues mod p, in ``(-p/2, p/2)``."""
     x = np.asarray(x)
-    if p is None:
-        return np.ascontiguousarray(x, dtype=np.float64)
     r = np.mod(x.astype(np.int64, copy=False), p)
     return np.ascontiguousarray(np.where(r > p // 2, r - p, r), dtype=np.float64)
 
 
 def run(kernel: Callable, rows: Sequence[np.ndarray], cols: Sequence[np.ndarray], fixed: Sequence[Any],
-        p: Optional[int], out: np.ndarray) -> np.ndarray:
-    """Fill ``out`` (A, B) with ``kernel``, the longer side of the block as the inner loop.
+        p: int, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` (A, B, int64) with ``kernel`` mod ``p``, the longer side of the block as the inner loop.
 
     ``rows`` and ``cols`` are the per-sample inputs of the two sides, first axis the sample (A or
     B), each side's array of an input having the same trailing size (zeros on the side an input
@@ -76,14 +73,14 @@ def run(kernel: Callable, rows: Sequence[np.ndarray], cols: Sequence[np.ndarray]
     outer = [to_centred(x, p).reshape(x.shape[0], -1) for x in outer]
     inner = [np.ascontiguousarray(to_centred(x, p).reshape(x.shape[0], -1).T) for x in inner]
     target = np.empty(out.shape[::-1], dtype=out.dtype) if swap else out
-    kernel(*outer, *inner, *fixed, p is not None, float(p or 0), target)
+    kernel(*outer, *inner, *fixed, float(p), target)
     if swap:
         out[...] = target.T
     return out
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _sum_into(dst, outer, inner, b0, n, exact, p, pinv):  # pragma: no cover - compiled
+def _sum_into(dst, outer, inner, b0, n, p, pinv):  # pragma: no cover - compiled
     """``dst[k, :n]`` = ``outer[k] + inner[k, b0:b0+n]``, reduced in GF(p)."""
     for k in range(outer.shape[0]):
         x0 = outer[k]
@@ -91,28 +88,24 @@ def _sum_into(dst, outer, inner, b0, n, exact, p, pinv):  # pragma: no cover - c
         row = dst[k]
         for c in range(n):
             x = x0 + src[b0 + c]
-            row[c] = reduce_centred(x, p, pinv) if exact else x
+            row[c] = reduce_centred(x, p, pinv)
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _store(row, b0, acc, n, exact, p, pinv):  # pragma: no cover - compiled
-    """``row[b0:b0+n]`` = ``acc[:n]``: residues in ``[0, p)`` into an int64 row, or float64 as they are."""
-    if exact:
-        for c in range(n):
-            x = reduce_centred(acc[c], p, pinv)
-            row[b0 + c] = np.int64(x + p if x < 0 else x)
-    else:
-        for c in range(n):
-            row[b0 + c] = acc[c]
+def _store(row, b0, acc, n, p, pinv):  # pragma: no cover - compiled
+    """``row[b0:b0+n]`` = ``acc[:n]`` as residues in ``[0, p)`` (int64)."""
+    for c in range(n):
+        x = reduce_centred(acc[c], p, pinv)
+        row[b0 + c] = np.int64(x + p if x < 0 else x)
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _put(dst, c, x, exact, p, pinv):  # pragma: no cover - compiled
-    dst[c] = reduce_centred(x, p, pinv) if exact else x
+def _put(dst, c, x, reduce, p, pinv):  # pragma: no cover - compiled
+    dst[c] = reduce_centred(x, p, pinv) if reduce else x
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _dot(dst, X, xi, Y, yi, n, acc, exact, p, pinv):  # pragma: no cover - compiled
+def _dot(dst, X, xi, Y, yi, n, acc, reduce, p, pinv):  # pragma: no cover - compiled
     """``dst[c]`` = :math:`\\sum_k X[xi_k, c]\\, Y[yi_k, c]` over ``c < n``, reduced in GF(p).
 
     Three products per pass over the chunk (a pass reads and writes ``acc``): fewer passes over
@@ -136,27 +129,27 @@ def _dot(dst, X, xi, Y, yi, n, acc, exact, p, pinv):  # pragma: no cover - compi
     if k == 0:
         if rest == 1:
             for c in range(n):
-                _put(dst, c, x0[c] * y0[c], exact, p, pinv)
+                _put(dst, c, x0[c] * y0[c], reduce, p, pinv)
         elif rest == 2:
             for c in range(n):
-                _put(dst, c, x0[c] * y0[c] + x1[c] * y1[c], exact, p, pinv)
+                _put(dst, c, x0[c] * y0[c] + x1[c] * y1[c], reduce, p, pinv)
         else:
             for c in range(n):
-                _put(dst, c, x0[c] * y0[c] + x1[c] * y1[c] + x2[c] * y2[c], exact, p, pinv)
+                _put(dst, c, x0[c] * y0[c] + x1[c] * y1[c] + x2[c] * y2[c], reduce, p, pinv)
     else:
         if rest == 1:
             for c in range(n):
-                _put(dst, c, acc[c] + x0[c] * y0[c], exact, p, pinv)
+                _put(dst, c, acc[c] + x0[c] * y0[c], reduce, p, pinv)
         elif rest == 2:
             for c in range(n):
-                _put(dst, c, acc[c] + x0[c] * y0[c] + x1[c] * y1[c], exact, p, pinv)
+                _put(dst, c, acc[c] + x0[c] * y0[c] + x1[c] * y1[c], reduce, p, pinv)
         else:
             for c in range(n):
-                _put(dst, c, acc[c] + x0[c] * y0[c] + x1[c] * y1[c] + x2[c] * y2[c], exact, p, pinv)
+                _put(dst, c, acc[c] + x0[c] * y0[c] + x1[c] * y1[c] + x2[c] * y2[c], reduce, p, pinv)
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _combine(dst, coef, X, n, acc, exact, p, pinv):  # pragma: no cover - compiled
+def _combine(dst, coef, X, n, acc, reduce, p, pinv):  # pragma: no cover - compiled
     """``dst[c]`` = :math:`\\sum_q \\mathrm{coef}_q X[q, c]` over ``c < n``, reduced (three terms per pass)."""
     count = coef.shape[0]
     k = 0
@@ -176,28 +169,28 @@ def _combine(dst, coef, X, n, acc, exact, p, pinv):  # pragma: no cover - compil
     if k == 0:
         if rest == 1:
             for c in range(n):
-                _put(dst, c, a0 * x0[c], exact, p, pinv)
+                _put(dst, c, a0 * x0[c], reduce, p, pinv)
         elif rest == 2:
             for c in range(n):
-                _put(dst, c, a0 * x0[c] + a1 * x1[c], exact, p, pinv)
+                _put(dst, c, a0 * x0[c] + a1 * x1[c], reduce, p, pinv)
         else:
             for c in range(n):
-                _put(dst, c, a0 * x0[c] + a1 * x1[c] + a2 * x2[c], exact, p, pinv)
+                _put(dst, c, a0 * x0[c] + a1 * x1[c] + a2 * x2[c], reduce, p, pinv)
     else:
         if rest == 1:
             for c in range(n):
-                _put(dst, c, acc[c] + a0 * x0[c], exact, p, pinv)
+                _put(dst, c, acc[c] + a0 * x0[c], reduce, p, pinv)
         elif rest == 2:
             for c in range(n):
-                _put(dst, c, acc[c] + a0 * x0[c] + a1 * x1[c], exact, p, pinv)
+                _put(dst, c, acc[c] + a0 * x0[c] + a1 * x1[c], reduce, p, pinv)
         else:
             for c in range(n):
-                _put(dst, c, acc[c] + a0 * x0[c] + a1 * x1[c] + a2 * x2[c], exact, p, pinv)
+                _put(dst, c, acc[c] + a0 * x0[c] + a1 * x1[c] + a2 * x2[c], reduce, p, pinv)
 
 
 @njit(nogil=True, cache=True)
 def attention_rows(first_o, S_o, T_o, first_i, S_i, T_i, maps, readout, w, full, ku, mu,
-                   residual, exact, p, out):  # pragma: no cover - compiled
+                   residual, p, out):  # pragma: no cover - compiled
     r"""``out[a, b]`` = the self-attention output of pair (a, b) (see ``SelfAttention._pair_values``).
 
     Each per-pair input is the sum of an outer part (index a, first axis) and an inner part
@@ -213,7 +206,7 @@ def attention_rows(first_o, S_o, T_o, first_i, S_i, T_i, maps, readout, w, full,
     nq = ku.shape[0]
     dd = d * d
     depth = maps.shape[0]
-    pinv = 1.0 / p if exact else 0.0
+    pinv = 1.0 / p
     # Row indices of the factors of each sum: (T v)_i, (T S)_ij, (TS T^T)_q, and the output.
     Tv_x, Tv_y = np.empty((d, d), np.int64), np.empty((d, d), np.int64)
     TS_x, TS_y = np.empty((dd, d), np.int64), np.empty((dd, d), np.int64)
@@ -241,39 +234,39 @@ def attention_rows(first_o, S_o, T_o, first_i, S_i, T_i, maps, readout, w, full,
     for a in range(A):
         for b0 in range(0, B, C):
             n = min(C, B - b0)
-            _sum_into(S, S_o[a], S_i, b0, n, exact, p, pinv)
-            _sum_into(T, T_o[a], T_i, b0, n, exact, p, pinv)
-            _sum_into(v, first_o[a], first_i, b0, n, exact, p, pinv)
+            _sum_into(S, S_o[a], S_i, b0, n, p, pinv)
+            _sum_into(T, T_o[a], T_i, b0, n, p, pinv)
+            _sum_into(v, first_o[a], first_i, b0, n, p, pinv)
             for l in range(depth - 1):
                 if l > 0:
                     for ij in range(dd):
-                        _combine(T[ij], maps[l, ij], S, n, acc, exact, p, pinv)
+                        _combine(T[ij], maps[l, ij], S, n, acc, True, p, pinv)
                 if residual:
                     for i in range(d):
                         dst = T[i * d + i]
                         for c in range(n):
                             dst[c] += 1.0
                 for i in range(d):
-                    _dot(v2[i], T, Tv_x[i], v, Tv_y[i], n, acc, exact, p, pinv)
+                    _dot(v2[i], T, Tv_x[i], v, Tv_y[i], n, acc, True, p, pinv)
                 v, v2 = v2, v
                 for ij in range(dd):
-                    _dot(TS[ij], T, TS_x[ij], S, TS_y[ij], n, acc, exact, p, pinv)
+                    _dot(TS[ij], T, TS_x[ij], S, TS_y[ij], n, acc, True, p, pinv)
                 for q in range(nq):  # S' = (T S) T^T, symmetric: its upper triangle
-                    _dot(S2[q], TS, S2_x[q], T, S2_y[q], n, acc, exact, p, pinv)
+                    _dot(S2[q], TS, S2_x[q], T, S2_y[q], n, acc, True, p, pinv)
                 S, S2 = S2, S
             for q in range(nq):
-                _combine(Rv[q], readout[q], v, n, acc, exact, p, pinv)
+                _combine(Rv[q], readout[q], v, n, acc, True, p, pinv)
             # The output, unreduced until it is stored: at most nq + d products (exact_capacity).
             _dot(result, S, packed, Rv, packed, n, acc, False, p, pinv)
             if residual:
                 _combine(extra, w, v, n, acc, False, p, pinv)
                 for c in range(n):
                     result[c] += extra[c]
-            _store(out[a], b0, result, n, exact, p, pinv)
+            _store(out[a], b0, result, n, p, pinv)
 
 
 @njit(nogil=True, cache=True)
-def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, exact, p, out):  # pragma: no cover
+def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, p, out):  # pragma: no cover
     r"""``out[a, b]`` = the RAC output after prefix and suffix of pair (a, b).
 
     As in :func:`attention_rows`, each per-pair input is the sum of an outer part (first axis a)
@@ -288,7 +281,7 @@ def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, exact, p, ou
     L, R = W_H.shape[0], W_H.shape[1]
     steps = inject_i.shape[0] // R
     B = inject_i.shape[1]
-    pinv = 1.0 / p if exact else 0.0
+    pinv = 1.0 / p
     C = CHUNK
     h = np.empty((L * R, C))
     inject = np.empty((steps * R, C))
@@ -299,21 +292,21 @@ def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, exact, p, ou
     for a in range(A):
         for b0 in range(0, B, C):
             n = min(C, B - b0)
-            _sum_into(h, states_o[a], states_i, b0, n, exact, p, pinv)
-            _sum_into(inject, inject_o[a], inject_i, b0, n, exact, p, pinv)
+            _sum_into(h, states_o[a], states_i, b0, n, p, pinv)
+            _sum_into(inject, inject_o[a], inject_i, b0, n, p, pinv)
             for t in range(steps):
                 for l in range(L):
                     state = h[l * R:(l + 1) * R]
                     for r in range(R):
-                        _combine(recur[r], W_H[l, r], state, n, acc, exact, p, pinv)
+                        _combine(recur[r], W_H[l, r], state, n, acc, True, p, pinv)
                         if l > 0:
-                            _combine(below[r], W_I[l, r], h[(l - 1) * R:l * R], n, acc, exact, p, pinv)
+                            _combine(below[r], W_I[l, r], h[(l - 1) * R:l * R], n, acc, True, p, pinv)
                     if l == 0:
                         below[:, :n] = inject[t * R:(t + 1) * R, :n]
                     for r in range(R):  # the new state, h^l = recur o below, written over the old one
                         x1, x2, dst = recur[r], below[r], state[r]
                         for c in range(n):
                             x = x1[c] * x2[c]
-                            dst[c] = reduce_centred(x, p, pinv) if exact else x
+                            dst[c] = reduce_centred(x, p, pinv)
             _combine(result, w_O, h[(L - 1) * R:], n, acc, False, p, pinv)
-            _store(out[a], b0, result, n, exact, p, pinv)
+            _store(out[a], b0, result, n, p, pinv)
