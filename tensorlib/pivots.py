@@ -49,29 +49,24 @@ def _first_block(f: FloatModP, block: np.ndarray, basis: np.ndarray, rows: list,
     g[np.arange(t), w + np.arange(t)] = 1.0
     if not f.split:  # the same steps, compiled: one Python step per pivot cost more than the arithmetic
         found_rows, found_cols = np.empty(t, dtype=np.int64), np.empty(t, dtype=np.int64)
-        r = gauss_jordan(g, w, f.pf, found_rows, found_cols)
-        rows.extend(found_rows[:r].tolist())
-        cols.extend(found_cols[:r].tolist())
-        basis[:r, :w] = g[rows, :w]
-        basis[:r, w:w + r] = g[np.ix_(rows, [w + i for i in rows])]
-        return
-    free = np.ones(t)
-    for j in range(w):
-        column = g[:, j]
-        candidates = np.flatnonzero(column * free)
-        if candidates.size == 0:
-            continue
-        i = int(candidates[0])
-        pivot_row = f.mul(g[i], f.inverse(column[i]))
-        if f.split:
+        found = gauss_jordan(g, w, f.pf, found_rows, found_cols)
+        rows.extend(found_rows[:found].tolist())
+        cols.extend(found_cols[:found].tolist())
+    else:  # primes whose products need the limb split (see FloatModP)
+        free = np.ones(t)
+        for j in range(w):
+            column = g[:, j]
+            candidates = np.flatnonzero(column * free)
+            if candidates.size == 0:
+                continue
+            i = int(candidates[0])
+            pivot_row = f.mul(g[i], f.inverse(column[i]))
             g -= f.mul(column[:, None], pivot_row[None, :])
-        else:
-            g -= np.multiply.outer(column, pivot_row)  # below h + h**2: exact, reduced next
-        f._reduce(g)
-        g[i] = pivot_row
-        free[i] = 0.0
-        rows.append(i)
-        cols.append(j)
+            f._reduce(g)
+            g[i] = pivot_row
+            free[i] = 0.0
+            rows.append(i)
+            cols.append(j)
     r = len(rows)
     basis[:r, :w] = g[rows, :w]
     basis[:r, w:w + r] = g[np.ix_(rows, [w + i for i in rows])]

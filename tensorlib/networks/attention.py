@@ -274,8 +274,8 @@ class SelfAttention(Network):
         return out
 
     def _compiled_block(self, first: np.ndarray, S_rows: np.ndarray, T_rows: np.ndarray, S_cols: np.ndarray,
-                        T_cols: np.ndarray, fixed: dict, p: Optional[int], out: np.ndarray) -> np.ndarray:
-        """The per-pair recursion of :meth:`_pair_values` in the compiled kernel of :mod:`.pair_kernels`."""
+                        T_cols: np.ndarray, fixed: dict, p: int, out: np.ndarray) -> np.ndarray:
+        """The per-pair recursion of :meth:`_pair_values` in the compiled kernel of :mod:`.pair_kernels` (GF(p))."""
         d, upper = self.width, fixed["upper"]
         ku = np.array([k for k, _ in upper], dtype=np.int64)
         mu = np.array([m for _, m in upper], dtype=np.int64)
