@@ -44,14 +44,16 @@ def shorten_openblas_spin() -> bool:
     the next multithreaded call starts them again, with the new spin time, in about 25 ms. Results
     are unchanged: only when idle threads sleep.
 
-    Nothing is done if ``OPENBLAS_THREAD_TIMEOUT`` is set already (the user's choice stands), off the
-    main thread (another thread could be inside a BLAS call), or for a BLAS other than OpenBLAS on
-    pthreads. Returns True if the spin is now short (by this call or an earlier one).
+    Nothing is done if ``OPENBLAS_THREAD_TIMEOUT`` is set already (the user's choice stands), for a
+    BLAS other than OpenBLAS on pthreads, or while any other Python thread exists (as in a Jupyter
+    kernel): another thread could be inside a BLAS call that the shutdown would cut, or reading the
+    environment while it is changed. Returns True if the spin is now short (by this call or an
+    earlier one).
     """
     global _shortened
     if _shortened:
         return True
-    if _ENV in os.environ or threading.current_thread() is not threading.main_thread():
+    if _ENV in os.environ or threading.active_count() > 1 or threading.current_thread() is not threading.main_thread():
         return False
     with _lock:
         libraries = [lib.dynlib for lib in blas_controller().lib_controllers

@@ -136,7 +136,7 @@ def test_fast_grid_block_spans_several_chunks(monkeypatch, compiled):
     monkeypatch.setattr(pair_kernels, "ENABLED", compiled)  # the compiled kernel's chunks, or the numpy one's
     model = SelfAttention(4, 2, 2, seed=0)
     rng = np.random.default_rng(0)
-    xr, xc = rng.integers(0, SMALL_PRIME, (300, 2, 2)), rng.integers(0, SMALL_PRIME, (70, 2, 2))
+    xr, xc = rng.integers(0, SMALL_PRIME, (1100, 2, 2)), rng.integers(0, SMALL_PRIME, (70, 2, 2))
     np.testing.assert_array_equal(model.grid_matrix_block(xr, xc, ((0, 1), (2, 3)), p=SMALL_PRIME),
                                   pairwise_grid_matrix_block(model, xr, xc, ((0, 1), (2, 3)), SMALL_PRIME))
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import P, reference_attention
 
 from tensorlib import start_end
-from tensorlib.fields import Field
+from tensorlib.fields import Field, is_prime, previous_prime
 from tensorlib.fields.blas import FloatModP
 from tensorlib.grid import pairwise_grid_matrix_block
 from tensorlib.networks import RAC, SelfAttention, pair_kernels
@@ -122,3 +122,55 @@ def test_float64_and_large_primes_use_the_numpy_kernels(monkeypatch, p):
     rac = RAC(6, 2, 3, depth=2, seed=0)
     xr, xc = field.random(rng, (3, 3, 2)), field.random(rng, (4, 3, 2))
     close(rac.grid_matrix_block(xr, xc, start_end(6), p=p), pairwise_grid_matrix_block(rac, xr, xc, start_end(6), p))
+
+
+def _largest_accepted_prime(terms: int) -> int:
+    """The largest prime p with ``exact_capacity(p, terms)`` (the capacity falls as p grows)."""
+    low, high = 2, 2**31
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if pair_kernels.exact_capacity(mid, terms) else (low, mid)
+    return previous_prime(low + 1)
+
+
+def _counting(monkeypatch, name: str) -> list:
+    calls: list = []
+    kernel = getattr(pair_kernels, name)
+    monkeypatch.setattr(pair_kernels, name, lambda *args: calls.append(1) or kernel(*args))
+    return calls
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_attention_kernel_at_the_largest_prime_it_accepts(monkeypatch, residual):
+    # The caller counts the longest sum (nq + d terms): at the largest prime that count allows the
+    # kernel runs and is exact; at the next prime it must not run.
+    model = SelfAttention(4, 3, 3, residual=residual, seed=5)
+    nq, d = 6, 3
+    top = _largest_accepted_prime(nq + d)
+    above = next(q for q in range(top + 1, 2 * top) if is_prime(q))
+    calls = _counting(monkeypatch, "attention_rows")
+    rng = np.random.default_rng(2)
+    for p, used in [(top, True), (above, False)]:
+        model.set_weights(_near_half(rng, model.weights(p), p), p=p)
+        xr = p // 2 + rng.integers(-2, 3, size=(3, 2, 3))
+        xc = p // 2 + rng.integers(-2, 3, size=(5, 2, 3))
+        calls.clear()
+        block = model.grid_matrix_block(xr, xc, ((0, 1), (2, 3)), p=p)
+        assert bool(calls) == used
+        np.testing.assert_array_equal(block, pairwise_grid_matrix_block(model, xr, xc, ((0, 1), (2, 3)), p))
+
+
+def test_rac_kernel_at_the_largest_prime_it_accepts(monkeypatch):
+    model = RAC(6, 3, 3, depth=3, seed=5)
+    top = _largest_accepted_prime(3)      # R = 3 terms
+    above = next(q for q in range(top + 1, 2 * top) if is_prime(q))
+    calls = _counting(monkeypatch, "rac_rows")
+    rng = np.random.default_rng(3)
+    for p, used in [(top, True), (above, False)]:
+        model.set_weights(_near_half(rng, model.weights(p), p), p=p)
+        xr = p // 2 + rng.integers(-2, 3, size=(3, 3, 3))
+        xc = p // 2 + rng.integers(-2, 3, size=(5, 3, 3))
+        calls.clear()
+        block = model.grid_matrix_block(xr, xc, start_end(6), p=p)
+        assert bool(calls) == used
+        np.testing.assert_array_equal(block, pairwise_grid_matrix_block(model, xr, xc, start_end(6), p))

@@ -192,8 +192,9 @@ def test_fast_block_in_every_form_and_in_row_blocks(monkeypatch, max_terms, p):
 
 @pytest.mark.parametrize("p, compiled", [(P, True), (P, False), (2**31 - 1, False)])
 def test_fast_block_near_half_p_equals_big_integers(monkeypatch, p, compiled):
-    # Centred residues near p/2 are the largest the float64 kernels hold: every product and every
-    # matrix-product sum is pushed to its bound (p = 2^31 - 1 always takes the numpy kernel).
+    # Centred residues near p/2 are the largest the float64 kernels hold: every product is at its
+    # bound (p = 2^31 - 1 always takes the numpy kernel; the compiled kernel's sums are tested at the
+    # largest prime it accepts in test_networks_pair_kernels.py).
     from tensorlib.networks import pair_kernels
 
     monkeypatch.setattr(pair_kernels, "ENABLED", compiled)

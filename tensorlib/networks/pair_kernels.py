@@ -29,7 +29,6 @@ import numpy as np
 from numba import njit
 
 from ..fields.blas import FloatModP
-from ..fields.compiled import reduce_centred
 
 __all__ = ["ENABLED", "usable", "exact_capacity", "to_centred", "run", "attention_rows", "rac_rows"]
 
@@ -80,6 +79,13 @@ def run(kernel: Callable, rows: Sequence[np.ndarray], cols: Sequence[np.ndarray]
 
 
 @njit(nogil=True, cache=True, inline="always")
+def _reduce(x: float, p: float, pinv: float) -> float:  # pragma: no cover - compiled
+    """:func:`tensorlib.fields.compiled.reduce_centred`, repeated here: numba's disk cache checks only
+    the file of a cached function, so an inlined helper from another file could go stale."""
+    return x - p * np.rint(x * pinv)
+
+
+@njit(nogil=True, cache=True, inline="always")
 def _sum_into(dst, outer, inner, b0, n, p, pinv):  # pragma: no cover - compiled
     """``dst[k, :n]`` = ``outer[k] + inner[k, b0:b0+n]``, reduced in GF(p)."""
     for k in range(outer.shape[0]):
@@ -88,20 +94,20 @@ def _sum_into(dst, outer, inner, b0, n, p, pinv):  # pragma: no cover - compiled
         row = dst[k]
         for c in range(n):
             x = x0 + src[b0 + c]
-            row[c] = reduce_centred(x, p, pinv)
+            row[c] = _reduce(x, p, pinv)
 
 
 @njit(nogil=True, cache=True, inline="always")
 def _store(row, b0, acc, n, p, pinv):  # pragma: no cover - compiled
     """``row[b0:b0+n]`` = ``acc[:n]`` as residues in ``[0, p)`` (int64)."""
     for c in range(n):
-        x = reduce_centred(acc[c], p, pinv)
+        x = _reduce(acc[c], p, pinv)
         row[b0 + c] = np.int64(x + p if x < 0 else x)
 
 
 @njit(nogil=True, cache=True, inline="always")
 def _put(dst, c, x, reduce, p, pinv):  # pragma: no cover - compiled
-    dst[c] = reduce_centred(x, p, pinv) if reduce else x
+    dst[c] = _reduce(x, p, pinv) if reduce else x
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -307,6 +313,6 @@ def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, p, out):  # 
                         x1, x2, dst = recur[r], below[r], state[r]
                         for c in range(n):
                             x = x1[c] * x2[c]
-                            dst[c] = reduce_centred(x, p, pinv)
+                            dst[c] = _reduce(x, p, pinv)
             _combine(result, w_O, h[(L - 1) * R:], n, acc, False, p, pinv)
             _store(out[a], b0, result, n, p, pinv)
