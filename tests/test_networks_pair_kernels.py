@@ -140,37 +140,24 @@ def _counting(monkeypatch, name: str) -> list:
     return calls
 
 
-@pytest.mark.parametrize("residual", [False, True])
-def test_attention_kernel_at_the_largest_prime_it_accepts(monkeypatch, residual):
-    # The caller counts the longest sum (nq + d terms): at the largest prime that count allows the
-    # kernel runs and is exact; at the next prime it must not run.
-    model = SelfAttention(4, 3, 3, residual=residual, seed=5)
-    nq, d = 6, 3
-    top = _largest_accepted_prime(nq + d)
+@pytest.mark.parametrize("model, partition, kernel, terms", [
+    (SelfAttention(4, 3, 3, seed=5), ((0, 1), (2, 3)), "attention_rows", 6 + 3),               # nq + d
+    (SelfAttention(4, 3, 3, residual=True, seed=5), ((0, 1), (2, 3)), "attention_rows", 6 + 3),
+    (RAC(6, 3, 3, depth=3, seed=5), start_end(6), "rac_rows", 3),                               # R
+], ids=["attention", "attention-residual", "rac"])
+def test_kernel_at_the_largest_prime_it_accepts(monkeypatch, model, partition, kernel, terms):
+    # The caller counts the longest sum: at the largest prime that count allows the kernel runs and
+    # is exact; at the next prime it must not run.
+    top = _largest_accepted_prime(terms)
     above = next(q for q in range(top + 1, 2 * top) if is_prime(q))
-    calls = _counting(monkeypatch, "attention_rows")
-    rng = np.random.default_rng(2)
+    calls = _counting(monkeypatch, kernel)
+    rng = np.random.default_rng(terms)
+    I, J = partition
     for p, used in [(top, True), (above, False)]:
         model.set_weights(_near_half(rng, model.weights(p), p), p=p)
-        xr = p // 2 + rng.integers(-2, 3, size=(3, 2, 3))
-        xc = p // 2 + rng.integers(-2, 3, size=(5, 2, 3))
+        xr = p // 2 + rng.integers(-2, 3, size=(3, len(I), model.input_dim))
+        xc = p // 2 + rng.integers(-2, 3, size=(5, len(J), model.input_dim))
         calls.clear()
-        block = model.grid_matrix_block(xr, xc, ((0, 1), (2, 3)), p=p)
+        block = model.grid_matrix_block(xr, xc, partition, p=p)
         assert bool(calls) == used
-        np.testing.assert_array_equal(block, pairwise_grid_matrix_block(model, xr, xc, ((0, 1), (2, 3)), p))
-
-
-def test_rac_kernel_at_the_largest_prime_it_accepts(monkeypatch):
-    model = RAC(6, 3, 3, depth=3, seed=5)
-    top = _largest_accepted_prime(3)      # R = 3 terms
-    above = next(q for q in range(top + 1, 2 * top) if is_prime(q))
-    calls = _counting(monkeypatch, "rac_rows")
-    rng = np.random.default_rng(3)
-    for p, used in [(top, True), (above, False)]:
-        model.set_weights(_near_half(rng, model.weights(p), p), p=p)
-        xr = p // 2 + rng.integers(-2, 3, size=(3, 3, 3))
-        xc = p // 2 + rng.integers(-2, 3, size=(5, 3, 3))
-        calls.clear()
-        block = model.grid_matrix_block(xr, xc, start_end(6), p=p)
-        assert bool(calls) == used
-        np.testing.assert_array_equal(block, pairwise_grid_matrix_block(model, xr, xc, start_end(6), p))
+        np.testing.assert_array_equal(block, pairwise_grid_matrix_block(model, xr, xc, partition, p))
