@@ -183,35 +183,6 @@ def rank_bytes(shape: tuple, panel: int = PANEL) -> int:
     return 8 * (m * n + 2 * m * panel + panel * n + 4 * CHUNK_ENTRIES)
 
 
-class _Rows:
-    """Rows of a fixed width appended in place: the capacity doubles, and unused capacity is never touched.
-
-    The growing factorization keeps each block column of L (and of U transposed) as such a stack,
-    so that the rows of later blocks are one contiguous matrix, an operand of a single product.
-    """
-
-    def __init__(self, width: int) -> None:
-        self._data = np.empty((0, width))
-        self.count = 0
-
-    @property
-    def rows(self) -> np.ndarray:
-        return self._data[:self.count]
-
-    @property
-    def nbytes(self) -> int:
-        return 8 * self.count * self._data.shape[1]
-
-    def append(self, rows: np.ndarray) -> None:
-        need = self.count + rows.shape[0]
-        if need > self._data.shape[0]:
-            data = np.empty((max(need, 2 * self._data.shape[0]), self._data.shape[1]))
-            data[:self.count] = self.rows
-            self._data = data
-        self._data[self.count:need] = rows
-        self.count = need
-
-
 class GrowingElimination:
     """A bordered elimination over GF(p): add ``k`` rows and ``k`` columns at a time, get the rank.
 
@@ -237,10 +208,12 @@ class GrowingElimination:
     and the elimination ends.
 
     Growing to K in steps costs :math:`\\approx \\tfrac23 K^3` multiply-adds, one elimination of a
-    K x K matrix, whatever the steps. The solves run block by block, each block's update of all
-    the later rows one product whose inner dimension is the block's size (blocks of at least 128
-    keep the products efficient). It keeps :math:`K^2 + O(K)` float64 numbers (L and U, stored by
-    block columns, about half a K x K matrix each), never F.
+    K x K matrix, whatever the steps. The solves are left-looking: block i of Y is
+    :math:`B_i - L_{i,<i} Y_{<i}` and block i of Z is :math:`(C_i - Z_{<i} U_{<i,i}) D_i^{-1}`,
+    each one product whose output is only k x k_i (it stays in the cache) and whose inner
+    dimension is everything before block i. The factorization is kept as the block rows
+    :math:`Z` of L and the block columns :math:`Y` of U, each stored once, as it was found:
+    :math:`K^2 + O(K)` float64 numbers in all (about half a K x K matrix each), never F.
 
     Parameters
     ----------
@@ -260,8 +233,8 @@ class GrowingElimination:
     def __init__(self, p: int = BLAS_PRIME) -> None:
         self.p = validate_prime(p, "p")
         self._f = FloatModP(self.p)
-        self._lower: list = []     # block column i of L below the diagonal, (K - K_i, k_i), by rows
-        self._upper: list = []     # block row i of U right of its diagonal block, transposed, likewise
+        self._lower: list = []     # block row i of L left of its diagonal, (k_i, K_i): the Z of step i
+        self._upper: list = []     # block column i of U above its diagonal block, (K_i, k_i): the Y of step i
         self._inverses: list = []  # the inverses of D's diagonal blocks: (k_i, k_i)
         self._offsets = [0]
         self.size = 0
@@ -280,15 +253,13 @@ class GrowingElimination:
     def step_bytes(self, k: int) -> int:
         """Peak bytes a :meth:`grow` by ``k`` allocates beyond :attr:`nbytes` (inputs excluded).
 
-        The new rows kept (:math:`2Kk + k^2` numbers), the float64 copies of the inputs
-        (:math:`2Kk + k^2`), the copy of one block column when its capacity doubles (at most
-        :math:`K \\max_i k_i`), the Schur complement and its factorization (a few :math:`k^2`),
-        and the fixed-size chunks of the conversions and products.
+        The float64 copies of the inputs (:math:`2Kk + k^2` numbers; they become Y and Z, which are
+        kept), the Schur complement and its factorization (a few :math:`k^2`), and the fixed-size
+        chunks of the conversions and products.
         """
         k = check_int(k, "k", 1)
-        widest = max((x.shape[0] for x in self._inverses), default=0)
         big, small = self.size * k, k * k
-        return 8 * (4 * big + self.size * widest + 10 * small + 4 * CHUNK_ENTRIES)
+        return 8 * (2 * big + 10 * small + 4 * CHUNK_ENTRIES)
 
     def _convert(self, block: np.ndarray):
         # The inputs are only added to reduced products before being reduced: residues need no reduction.
@@ -334,20 +305,18 @@ class GrowingElimination:
             raise ValueError(f"new_columns must have shape (size, k) = ({size}, {k}), got {cols.shape}")
         f = self._f
         y, held_y = self._convert(cols)   # becomes Y = L^-1 B
-        c, held_z = self._convert(rows)
-        z = c[:, :size]                   # becomes Z = C U^-1
+        z, held_z = self._convert(rows[:, :size])   # becomes Z = C U^-1
+        e_block = self._convert(rows[:, size:])[0]
         offsets = self._offsets
-        # Block forward substitutions, right-looking: once block i of Y (of Z, after its product
-        # with D_i^-1) is final, it updates all the later rows (columns) in one product of inner
-        # dimension k_i, subtracted unreduced.
+        # Block forward substitutions, left-looking: block i of Y (of Z) is finished by one product
+        # with everything before it, subtracted unreduced (reduced only when the bound requires it).
         for i, (lower, upper, inv) in enumerate(zip(self._lower, self._upper, self._inverses)):
             s, e = offsets[i], offsets[i + 1]
+            f.sub_matmul(y[s:e], held_y, lower, y[:s])
             f.reduce(y[s:e])
+            f.sub_matmul(z[:, s:e], held_z, z[:, :s], upper)
             z[:, s:e] = f.matmul(f.reduce(z[:, s:e]), inv)
-            if e < size:
-                held_y = f.sub_matmul(y[e:], held_y, lower.rows, y[s:e])
-                held_z = f.sub_matmul(z[:, e:], held_z, z[:, s:e], upper.rows.T)
-        schur = c[:, size:] - f.matmul(z, y)
+        schur = e_block - f.matmul(z, y)
         f.reduce(schur)
         found = pivots(f, schur, inverse=True, multipliers=False)
         if found.rank < k:
@@ -355,14 +324,10 @@ class GrowingElimination:
             self.rank = size + found.rank
             self.size = size + k
             return self.rank
-        for i in range(len(self._inverses)):
-            s, e = offsets[i], offsets[i + 1]
-            self._lower[i].append(z[:, s:e])
-            self._upper[i].append(y[s:e].T)
         block_inverse = np.empty((k, k))
         block_inverse[np.ix_(found.cols, found.rows)] = found.inverse
-        self._lower.append(_Rows(k))
-        self._upper.append(_Rows(k))
+        self._lower.append(z)
+        self._upper.append(y)
         self._inverses.append(block_inverse)
         offsets.append(size + k)
         self.size = self.rank = size + k

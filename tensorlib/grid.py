@@ -15,7 +15,6 @@ matrix holds integers mod p and nothing else.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -24,7 +23,7 @@ from .checks import check_bool, check_int, check_seed
 from .fields import DEFAULT_PRIME, Field, validate_prime
 from .models import as_array, check_values, evaluate_model, validate_inputs, validate_model
 from .partitions import Partition, validate_partition
-from .threads import blas_controller
+from .threads import assembly_pool, blas_controller
 
 __all__ = ["GRID_MEMORY_BUDGET", "check_dense_size", "resolve_prime", "grid_tensor", "sampled_grid_matrix",
            "pairwise_grid_matrix_block", "fill_block"]
@@ -225,5 +224,5 @@ def fill_block(F: np.ndarray, model: Any, x_rows: np.ndarray, x_cols: np.ndarray
         return
     # One BLAS thread per worker: the matrix products inside a block (the ConvAC kernel's) would
     # otherwise start BLAS threads of their own, and four threads on two cores ran 1.8x slower.
-    with blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(tile, tiles))  # list() re-raises a worker's exception here
+    with blas_controller().limit(limits=1, user_api="blas"):
+        list(assembly_pool(threads).map(tile, tiles))  # list() re-raises a worker's exception here

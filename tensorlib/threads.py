@@ -1,8 +1,10 @@
-"""The engine's threads: the BLAS libraries' thread pools, and OpenBLAS's idle spin.
+"""The engine's threads: the BLAS libraries' thread pools, the assembly's threads, and OpenBLAS's idle spin.
 
 The separation-rank driver alternates two kinds of work on every core: an elimination step (BLAS,
 multithreaded) and the assembly of the next samples (:func:`tensorlib.grid.fill_block`, one
-Python thread per core running elementwise kernels, BLAS held to one thread meanwhile). After each
+Python thread per core running elementwise kernels, BLAS held to one thread meanwhile). The
+assembly's threads are made once per process (:func:`assembly_pool`): a pool made for every block
+cost up to a few ms to start, each time, while OpenBLAS's workers still held the cores. After each
 multithreaded call, OpenBLAS's worker threads keep spinning for new work for :math:`2^{28}` CPU
 cycles (about 0.1 s) before they sleep, so during the assembly that follows they take a core from
 it: measured on the self-attention reference case, the assembly took 0.33 s instead of 0.21 s.
@@ -15,10 +17,13 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional, Tuple
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["OPENBLAS_SPIN_LOG2", "blas_controller", "shorten_openblas_spin"]
+__all__ = ["OPENBLAS_SPIN_LOG2", "blas_controller", "assembly_pool", "shorten_openblas_spin"]
 
 #: log2 of the CPU cycles OpenBLAS's idle workers spin before they sleep, once shortened (OpenBLAS: 28).
 OPENBLAS_SPIN_LOG2 = 18
@@ -26,12 +31,44 @@ OPENBLAS_SPIN_LOG2 = 18
 _ENV = "OPENBLAS_THREAD_TIMEOUT"
 _lock = threading.Lock()
 _shortened = False
+_pool: Optional[Tuple[int, int, ThreadPoolExecutor]] = None   # (process id, workers, pool)
+_workers: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
 
 
 @functools.cache
 def blas_controller() -> ThreadpoolController:
     """The controller of the BLAS threads, made once (each one inspects the loaded libraries, about 2 ms)."""
     return ThreadpoolController()
+
+
+def _mark_worker() -> None:
+    _workers.add(threading.current_thread())
+
+
+def assembly_pool(workers: int) -> ThreadPoolExecutor:
+    """The process's pool of ``workers`` assembly threads, made on first use (again after a fork, or
+    for another number of workers). Its threads run only the tasks of
+    :func:`tensorlib.grid.fill_block`, which waits for them; idle, they sleep."""
+    global _pool
+    with _lock:
+        if _pool is None or _pool[0] != os.getpid() or _pool[1] != workers:
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].shutdown(wait=False)
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tensorlib-assembly",
+                                      initializer=_mark_worker)
+            _pool = (os.getpid(), workers, pool)
+        return _pool[2]
+
+
+def _other_threads() -> bool:
+    """Whether a Python thread other than this one and the idle assembly workers exists.
+
+    The assembly workers run tasks only while :func:`tensorlib.grid.fill_block` waits for them in
+    the thread that submitted them: that thread is either this one (then it is not waiting) or
+    another one, which counts.
+    """
+    me = threading.current_thread()
+    return any(t is not me and t not in _workers for t in threading.enumerate())
 
 
 def shorten_openblas_spin() -> bool:
@@ -46,14 +83,14 @@ def shorten_openblas_spin() -> bool:
 
     Nothing is done if ``OPENBLAS_THREAD_TIMEOUT`` is set already (the user's choice stands), for a
     BLAS other than OpenBLAS on pthreads, or while any other Python thread exists (as in a Jupyter
-    kernel): another thread could be inside a BLAS call that the shutdown would cut, or reading the
-    environment while it is changed. Returns True if the spin is now short (by this call or an
+    kernel; :func:`assembly_pool`'s idle workers do not count): another thread could be inside a
+    BLAS call that the shutdown would cut, or reading the environment while it is changed. Returns True if the spin is now short (by this call or an
     earlier one).
     """
     global _shortened
     if _shortened:
         return True
-    if _ENV in os.environ or threading.active_count() > 1 or threading.current_thread() is not threading.main_thread():
+    if _ENV in os.environ or _other_threads() or threading.current_thread() is not threading.main_thread():
         return False
     with _lock:
         libraries = [lib.dynlib for lib in blas_controller().lib_controllers

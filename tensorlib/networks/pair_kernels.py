@@ -14,11 +14,21 @@ convention of :class:`tensorlib.fields.blas.FloatModP`): a value is reduced by
 :func:`exact_capacity` says whether that is below :math:`2^{53}` for the longest dot product of a
 kernel (about 2000 terms for the default prime :math:`4194301 < 2^{22}`, none for primes near
 :math:`2^{31}`). The callers keep their numpy kernels for those primes and for float64 (the
-estimates, where speed matters less than one compiled kernel fewer).
+estimates, where speed matters less than one compiled kernel fewer). The kernels let LLVM fuse a
+product and a sum into one FMA (``fastmath={"contract"}``, nothing else of fast-math): every
+product and partial sum is an integer below :math:`2^{53}`, exact with or without the fusion, and
+in the reduction the fused :math:`x - p\,q` is the exact difference rounded once.
 
-Compilation: numba compiles a kernel the first time it runs on a machine (measured: about 8 s
-for self-attention's, 4 s for the RAC's), and caches the machine code on disk (``__pycache__`` beside this file, or numba's user cache when that is
-read-only); a later process loads it in about 0.1 s, numba's own start included.
+No array views: in compiled code every array view (a row ``X[i]``, a slice) changes a reference
+count, an atomic operation, and a chunk's recursion took a few hundred of them. So the helpers
+index the 2-D arrays they are given, rows by number. Measured on one block of K = 1024 per side (one
+thread, ``benchmarks/bench_fast_paths.py``), this and the FMAs took the RAC's kernel from 0.031 s
+to 0.020 s and self-attention's from 0.029 s to 0.022 s.
+
+Compilation: numba compiles a kernel the first time it runs on a machine (measured: about 5 s
+for self-attention's, 2 s for the RAC's), and caches the machine code on disk (``__pycache__``
+beside this file, or numba's user cache when that is read-only); a later process loads it in
+about 0.1 s, numba's own start included.
 """
 
 from __future__ import annotations
@@ -35,8 +45,9 @@ __all__ = ["ENABLED", "usable", "exact_capacity", "to_centred", "run", "attentio
 #: Set to False to make the networks use their numpy kernels (the tests compare the two).
 ENABLED = True
 
-# Pairs per chunk: the per-pair arrays of a chunk (a few dozen vectors of this length) stay in L2.
-CHUNK = 512
+# Pairs per chunk: the per-pair arrays of a chunk (a few dozen vectors of this length, about 100 KB
+# for self-attention of width 3) stay in L2. Measured: 256 is faster than 64, 128, 512 and 1024.
+CHUNK = 256
 
 
 def exact_capacity(p: Optional[int], terms: int) -> bool:
@@ -78,123 +89,99 @@ def run(kernel: Callable, rows: Sequence[np.ndarray], cols: Sequence[np.ndarray]
     return out
 
 
-@njit(nogil=True, cache=True, inline="always")
+@njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
 def _reduce(x: float, p: float, pinv: float) -> float:  # pragma: no cover - compiled
     """:func:`tensorlib.fields.compiled.reduce_centred`, repeated here: numba's disk cache checks only
     the file of a cached function, so an inlined helper from another file could go stale."""
     return x - p * np.rint(x * pinv)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _sum_into(dst, outer, inner, b0, n, p, pinv):  # pragma: no cover - compiled
-    """``dst[k, :n]`` = ``outer[k] + inner[k, b0:b0+n]``, reduced in GF(p)."""
-    for k in range(outer.shape[0]):
-        x0 = outer[k]
-        src = inner[k]
-        row = dst[k]
+@njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
+def _sum_into(dst, d0, outer, a, inner, b0, m, n, p, pinv):  # pragma: no cover - compiled
+    """``dst[d0 + k, :n]`` = ``outer[a, k] + inner[k, b0:b0+n]`` for ``k < m``, reduced in GF(p).
+
+    Like every helper here, it indexes the 2-D arrays it is given and makes no array views: in a
+    compiled function each view costs a reference count, which for a chunk of pairs adds up to
+    microseconds.
+    """
+    for k in range(m):
+        x0 = outer[a, k]
         for c in range(n):
-            x = x0 + src[b0 + c]
-            row[c] = _reduce(x, p, pinv)
+            dst[d0 + k, c] = _reduce(x0 + inner[k, b0 + c], p, pinv)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _store(row, b0, acc, n, p, pinv):  # pragma: no cover - compiled
-    """``row[b0:b0+n]`` = ``acc[:n]`` as residues in ``[0, p)`` (int64)."""
+@njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
+def _store(out, a, b0, acc, n, p, pinv):  # pragma: no cover - compiled
+    """``out[a, b0:b0+n]`` = ``acc[:n]`` as residues in ``[0, p)`` (int64)."""
     for c in range(n):
         x = _reduce(acc[c], p, pinv)
-        row[b0 + c] = np.int64(x + p if x < 0 else x)
+        out[a, b0 + c] = np.int64(x + p if x < 0 else x)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _put(dst, c, x, reduce, p, pinv):  # pragma: no cover - compiled
-    dst[c] = _reduce(x, p, pinv) if reduce else x
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _dot(dst, X, xi, Y, yi, n, acc, reduce, p, pinv):  # pragma: no cover - compiled
-    """``dst[c]`` = :math:`\\sum_k X[xi_k, c]\\, Y[yi_k, c]` over ``c < n``, reduced in GF(p).
+@njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
+def _dot(D, dr, X, xi, Y, yi, n, acc, reduce, p, pinv):  # pragma: no cover - compiled
+    """``D[dr, c]`` = :math:`\\sum_k X[xi[dr, k], c]\\, Y[yi[dr, k], c]` over ``c < n``, reduced in GF(p) if
+    ``reduce``.
 
     Three products per pass over the chunk (a pass reads and writes ``acc``): fewer passes over
     memory than one product at a time, for the short sums of these kernels.
     """
-    count = xi.shape[0]
+    count = xi.shape[1]
     k = 0
     while count - k > 3:
-        x0, x1, x2, y0, y1, y2 = X[xi[k]], X[xi[k + 1]], X[xi[k + 2]], Y[yi[k]], Y[yi[k + 1]], Y[yi[k + 2]]
+        r0, r1, r2, s0, s1, s2 = xi[dr, k], xi[dr, k + 1], xi[dr, k + 2], yi[dr, k], yi[dr, k + 1], yi[dr, k + 2]
         if k == 0:
             for c in range(n):
-                acc[c] = x0[c] * y0[c] + x1[c] * y1[c] + x2[c] * y2[c]
+                acc[c] = X[r0, c] * Y[s0, c] + X[r1, c] * Y[s1, c] + X[r2, c] * Y[s2, c]
         else:
             for c in range(n):
-                acc[c] += x0[c] * y0[c] + x1[c] * y1[c] + x2[c] * y2[c]
+                acc[c] += X[r0, c] * Y[s0, c] + X[r1, c] * Y[s1, c] + X[r2, c] * Y[s2, c]
         k += 3
     rest = count - k
-    x0, y0 = X[xi[count - 1]], Y[yi[count - 1]]
-    x1, y1 = X[xi[count - 2 if rest > 1 else count - 1]], Y[yi[count - 2 if rest > 1 else count - 1]]
-    x2, y2 = X[xi[count - 3 if rest > 2 else count - 1]], Y[yi[count - 3 if rest > 2 else count - 1]]
-    if k == 0:
-        if rest == 1:
-            for c in range(n):
-                _put(dst, c, x0[c] * y0[c], reduce, p, pinv)
-        elif rest == 2:
-            for c in range(n):
-                _put(dst, c, x0[c] * y0[c] + x1[c] * y1[c], reduce, p, pinv)
-        else:
-            for c in range(n):
-                _put(dst, c, x0[c] * y0[c] + x1[c] * y1[c] + x2[c] * y2[c], reduce, p, pinv)
-    else:
-        if rest == 1:
-            for c in range(n):
-                _put(dst, c, acc[c] + x0[c] * y0[c], reduce, p, pinv)
-        elif rest == 2:
-            for c in range(n):
-                _put(dst, c, acc[c] + x0[c] * y0[c] + x1[c] * y1[c], reduce, p, pinv)
-        else:
-            for c in range(n):
-                _put(dst, c, acc[c] + x0[c] * y0[c] + x1[c] * y1[c] + x2[c] * y2[c], reduce, p, pinv)
+    q0, q1, q2 = count - 1, count - 2 if rest > 1 else count - 1, count - 3 if rest > 2 else count - 1
+    r0, r1, r2, s0, s1, s2 = xi[dr, q0], xi[dr, q1], xi[dr, q2], yi[dr, q0], yi[dr, q1], yi[dr, q2]
+    for c in range(n):
+        x = X[r0, c] * Y[s0, c]
+        if rest > 1:
+            x += X[r1, c] * Y[s1, c]
+        if rest > 2:
+            x += X[r2, c] * Y[s2, c]
+        if k > 0:
+            x += acc[c]
+        D[dr, c] = _reduce(x, p, pinv) if reduce else x
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _combine(dst, coef, X, n, acc, reduce, p, pinv):  # pragma: no cover - compiled
-    """``dst[c]`` = :math:`\\sum_q \\mathrm{coef}_q X[q, c]` over ``c < n``, reduced (three terms per pass)."""
-    count = coef.shape[0]
+@njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
+def _combine(D, dr, coef, cr, X, x0, n, acc, reduce, p, pinv):  # pragma: no cover - compiled
+    """``D[dr, c]`` = :math:`\\sum_q \\mathrm{coef}[cr, q]\\, X[x_0 + q, c]` over ``c < n``, reduced if
+    ``reduce`` (three terms per pass)."""
+    count = coef.shape[1]
     k = 0
     while count - k > 3:
-        a0, a1, a2, x0, x1, x2 = coef[k], coef[k + 1], coef[k + 2], X[k], X[k + 1], X[k + 2]
+        a0, a1, a2 = coef[cr, k], coef[cr, k + 1], coef[cr, k + 2]
+        q = x0 + k
         if k == 0:
             for c in range(n):
-                acc[c] = a0 * x0[c] + a1 * x1[c] + a2 * x2[c]
+                acc[c] = a0 * X[q, c] + a1 * X[q + 1, c] + a2 * X[q + 2, c]
         else:
             for c in range(n):
-                acc[c] += a0 * x0[c] + a1 * x1[c] + a2 * x2[c]
+                acc[c] += a0 * X[q, c] + a1 * X[q + 1, c] + a2 * X[q + 2, c]
         k += 3
     rest = count - k
-    a0, x0 = coef[count - 1], X[count - 1]
-    a1, x1 = coef[count - 2 if rest > 1 else count - 1], X[count - 2 if rest > 1 else count - 1]
-    a2, x2 = coef[count - 3 if rest > 2 else count - 1], X[count - 3 if rest > 2 else count - 1]
-    if k == 0:
-        if rest == 1:
-            for c in range(n):
-                _put(dst, c, a0 * x0[c], reduce, p, pinv)
-        elif rest == 2:
-            for c in range(n):
-                _put(dst, c, a0 * x0[c] + a1 * x1[c], reduce, p, pinv)
-        else:
-            for c in range(n):
-                _put(dst, c, a0 * x0[c] + a1 * x1[c] + a2 * x2[c], reduce, p, pinv)
-    else:
-        if rest == 1:
-            for c in range(n):
-                _put(dst, c, acc[c] + a0 * x0[c], reduce, p, pinv)
-        elif rest == 2:
-            for c in range(n):
-                _put(dst, c, acc[c] + a0 * x0[c] + a1 * x1[c], reduce, p, pinv)
-        else:
-            for c in range(n):
-                _put(dst, c, acc[c] + a0 * x0[c] + a1 * x1[c] + a2 * x2[c], reduce, p, pinv)
+    q0, q1, q2 = count - 1, count - 2 if rest > 1 else count - 1, count - 3 if rest > 2 else count - 1
+    a0, a1, a2 = coef[cr, q0], coef[cr, q1], coef[cr, q2]
+    for c in range(n):
+        x = a0 * X[x0 + q0, c]
+        if rest > 1:
+            x += a1 * X[x0 + q1, c]
+        if rest > 2:
+            x += a2 * X[x0 + q2, c]
+        if k > 0:
+            x += acc[c]
+        D[dr, c] = _reduce(x, p, pinv) if reduce else x
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath={"contract"})
 def attention_rows(first_o, S_o, T_o, first_i, S_i, T_i, maps, readout, w, full, ku, mu,
                    residual, p, out):  # pragma: no cover - compiled
     r"""``out[a, b]`` = the self-attention output of pair (a, b) (see ``SelfAttention._pair_values``).
@@ -212,6 +199,8 @@ def attention_rows(first_o, S_o, T_o, first_i, S_i, T_i, maps, readout, w, full,
     nq = ku.shape[0]
     dd = d * d
     depth = maps.shape[0]
+    maps2 = maps.reshape(depth * dd, nq)
+    w2 = w.reshape(1, d)
     pinv = 1.0 / p
     # Row indices of the factors of each sum: (T v)_i, (T S)_ij, (TS T^T)_q, and the output.
     Tv_x, Tv_y = np.empty((d, d), np.int64), np.empty((d, d), np.int64)
@@ -225,7 +214,7 @@ def attention_rows(first_o, S_o, T_o, first_i, S_i, T_i, maps, readout, w, full,
     for q in range(nq):
         for k in range(d):
             S2_x[q, k], S2_y[q, k] = ku[q] * d + k, mu[q] * d + k
-    packed = np.arange(nq)
+    packed = np.arange(nq).reshape(1, nq)
     C = CHUNK
     S = np.empty((nq, C))
     S2 = np.empty((nq, C))
@@ -234,44 +223,43 @@ def attention_rows(first_o, S_o, T_o, first_i, S_i, T_i, maps, readout, w, full,
     v = np.empty((d, C))
     v2 = np.empty((d, C))
     Rv = np.empty((nq, C))
-    result = np.empty(C)
-    extra = np.empty(C)
+    result = np.empty((1, C))
+    extra = np.empty((1, C))
     acc = np.empty(C)
     for a in range(A):
         for b0 in range(0, B, C):
             n = min(C, B - b0)
-            _sum_into(S, S_o[a], S_i, b0, n, p, pinv)
-            _sum_into(T, T_o[a], T_i, b0, n, p, pinv)
-            _sum_into(v, first_o[a], first_i, b0, n, p, pinv)
+            _sum_into(S, 0, S_o, a, S_i, b0, nq, n, p, pinv)
+            _sum_into(T, 0, T_o, a, T_i, b0, dd, n, p, pinv)
+            _sum_into(v, 0, first_o, a, first_i, b0, d, n, p, pinv)
             for l in range(depth - 1):
                 if l > 0:
                     for ij in range(dd):
-                        _combine(T[ij], maps[l, ij], S, n, acc, True, p, pinv)
+                        _combine(T, ij, maps2, l * dd + ij, S, 0, n, acc, True, p, pinv)
                 if residual:
                     for i in range(d):
-                        dst = T[i * d + i]
                         for c in range(n):
-                            dst[c] += 1.0
+                            T[i * d + i, c] += 1.0
                 for i in range(d):
-                    _dot(v2[i], T, Tv_x[i], v, Tv_y[i], n, acc, True, p, pinv)
+                    _dot(v2, i, T, Tv_x, v, Tv_y, n, acc, True, p, pinv)
                 v, v2 = v2, v
                 for ij in range(dd):
-                    _dot(TS[ij], T, TS_x[ij], S, TS_y[ij], n, acc, True, p, pinv)
+                    _dot(TS, ij, T, TS_x, S, TS_y, n, acc, True, p, pinv)
                 for q in range(nq):  # S' = (T S) T^T, symmetric: its upper triangle
-                    _dot(S2[q], TS, S2_x[q], T, S2_y[q], n, acc, True, p, pinv)
+                    _dot(S2, q, TS, S2_x, T, S2_y, n, acc, True, p, pinv)
                 S, S2 = S2, S
             for q in range(nq):
-                _combine(Rv[q], readout[q], v, n, acc, True, p, pinv)
+                _combine(Rv, q, readout, q, v, 0, n, acc, True, p, pinv)
             # The output, unreduced until it is stored: at most nq + d products (exact_capacity).
-            _dot(result, S, packed, Rv, packed, n, acc, False, p, pinv)
+            _dot(result, 0, S, packed, Rv, packed, n, acc, False, p, pinv)
             if residual:
-                _combine(extra, w, v, n, acc, False, p, pinv)
+                _combine(extra, 0, w2, 0, v, 0, n, acc, False, p, pinv)
                 for c in range(n):
-                    result[c] += extra[c]
-            _store(out[a], b0, result, n, p, pinv)
+                    result[0, c] += extra[0, c]
+            _store(out, a, b0, result[0], n, p, pinv)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath={"contract"})
 def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, p, out):  # pragma: no cover
     r"""``out[a, b]`` = the RAC output after prefix and suffix of pair (a, b).
 
@@ -287,32 +275,34 @@ def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, p, out):  # 
     L, R = W_H.shape[0], W_H.shape[1]
     steps = inject_i.shape[0] // R
     B = inject_i.shape[1]
+    W_H2 = W_H.reshape(L * R, R)
+    W_I2 = W_I.reshape(L * R, R)
+    w_O2 = w_O.reshape(1, R)
     pinv = 1.0 / p
     C = CHUNK
     h = np.empty((L * R, C))
     inject = np.empty((steps * R, C))
     recur = np.empty((R, C))
     below = np.empty((R, C))
-    result = np.empty(C)
+    result = np.empty((1, C))
     acc = np.empty(C)
     for a in range(A):
         for b0 in range(0, B, C):
             n = min(C, B - b0)
-            _sum_into(h, states_o[a], states_i, b0, n, p, pinv)
-            _sum_into(inject, inject_o[a], inject_i, b0, n, p, pinv)
+            _sum_into(h, 0, states_o, a, states_i, b0, L * R, n, p, pinv)
+            _sum_into(inject, 0, inject_o, a, inject_i, b0, steps * R, n, p, pinv)
             for t in range(steps):
                 for l in range(L):
-                    state = h[l * R:(l + 1) * R]
                     for r in range(R):
-                        _combine(recur[r], W_H[l, r], state, n, acc, True, p, pinv)
+                        _combine(recur, r, W_H2, l * R + r, h, l * R, n, acc, True, p, pinv)
                         if l > 0:
-                            _combine(below[r], W_I[l, r], h[(l - 1) * R:l * R], n, acc, True, p, pinv)
-                    if l == 0:
-                        below[:, :n] = inject[t * R:(t + 1) * R, :n]
+                            _combine(below, r, W_I2, l * R + r, h, (l - 1) * R, n, acc, True, p, pinv)
                     for r in range(R):  # the new state, h^l = recur o below, written over the old one
-                        x1, x2, dst = recur[r], below[r], state[r]
-                        for c in range(n):
-                            x = x1[c] * x2[c]
-                            dst[c] = _reduce(x, p, pinv)
-            _combine(result, w_O, h[(L - 1) * R:], n, acc, False, p, pinv)
-            _store(out[a], b0, result, n, p, pinv)
+                        if l == 0:
+                            for c in range(n):
+                                h[r, c] = _reduce(recur[r, c] * inject[t * R + r, c], p, pinv)
+                        else:
+                            for c in range(n):
+                                h[l * R + r, c] = _reduce(recur[r, c] * below[r, c], p, pinv)
+            _combine(result, 0, w_O2, 0, h, (L - 1) * R, n, acc, False, p, pinv)
+            _store(out, a, b0, result[0], n, p, pinv)
