@@ -15,7 +15,7 @@ def _run(code: str, env: dict | None = None) -> str:
     """Run ``code`` in a fresh interpreter (the spin is shortened once per process) and return its stdout."""
     full_env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"} | (env or {})
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          env=full_env, check=True)
+                          env=full_env, check=True, timeout=300)
     return proc.stdout.strip()
 
 
@@ -83,3 +83,69 @@ def test_nothing_is_done_while_another_python_thread_runs():
         stop.set(); other.join()
     """)
     assert out == "False False"
+
+
+def test_the_assembly_pool_is_made_once_per_process_and_size():
+    pool = threads.assembly_pool(2)
+    assert threads.assembly_pool(2) is pool
+    other = threads.assembly_pool(3)
+    assert other is not pool and threads.assembly_pool(3) is other
+    assert sorted(other.map(abs, [-2, 1, -3])) == [1, 2, 3]
+    threads.assembly_pool(2)  # leave the usual pool in place for the other tests
+
+
+def test_idle_assembly_workers_do_not_stop_the_spin_from_being_shortened():
+    # separation_rank assembles its first blocks (in the pool's threads) before it shortens the spin.
+    out = _run("""
+        import json
+        import numpy as np
+        import tensorlib as tl
+        from tensorlib import grid, threads
+        from tensorlib.networks import SelfAttention
+        libs = threads.blas_controller().lib_controllers
+        eligible = any(lib.internal_api == "openblas" and lib.threading_layer == "pthreads"
+                       and hasattr(lib.dynlib, "openblas_read_env") for lib in libs)
+        model = SelfAttention(4, 2, 2, seed=0)
+        rng = np.random.default_rng(0)
+        x = grid.sample_side(rng, 300, 2, 2, 101)
+        F = np.empty((300, 300), dtype=np.int64)
+        grid.fill_block(F, model, x, x, ((0, 1), (2, 3)), 101)
+        names = [t.name for t in threads.threading.enumerate()]
+        print(json.dumps({"eligible": eligible, "workers": sum(n.startswith("tensorlib-assembly") for n in names),
+                          "shortened": threads.shorten_openblas_spin()}))
+    """)
+    result = json.loads(out)
+    assert result["workers"] >= 1                       # the block was assembled in the pool
+    assert result["shortened"] == result["eligible"]
+
+
+def test_a_forked_child_makes_its_own_assembly_pool():
+    # A pool inherited through fork has no threads in the child: it must not be reused there.
+    out = _run("""
+        import multiprocessing as mp
+        import numpy as np
+        from tensorlib import grid
+        from tensorlib.networks import SelfAttention
+
+        def block():
+            model = SelfAttention(4, 2, 2, seed=0)
+            x = grid.sample_side(np.random.default_rng(0), 300, 2, 2, 101)
+            F = np.empty((300, 300), dtype=np.int64)
+            grid.fill_block(F, model, x, x, ((0, 1), (2, 3)), 101)
+            return int(F.sum())
+
+        def child(queue):
+            queue.put(block())
+
+        parent = block()
+        ctx = mp.get_context("fork")
+        queue = ctx.Queue()
+        proc = ctx.Process(target=child, args=(queue,), daemon=True)
+        proc.start()
+        try:
+            print(queue.get(timeout=60) == parent)
+        except Exception:  # a child waiting forever on the inherited pool's missing threads
+            print("no answer")
+        proc.join(5)
+    """)
+    assert out == "True"
