@@ -82,10 +82,7 @@ def run(kernel: Callable, rows: Sequence[np.ndarray], cols: Sequence[np.ndarray]
     outer, inner = (cols, rows) if swap else (rows, cols)
     outer = [to_centred(x, p).reshape(x.shape[0], -1) for x in outer]
     inner = [np.ascontiguousarray(to_centred(x, p).reshape(x.shape[0], -1).T) for x in inner]
-    target = np.empty(out.shape[::-1], dtype=out.dtype) if swap else out
-    kernel(*outer, *inner, *fixed, float(p), target)
-    if swap:
-        out[...] = target.T
+    kernel(*outer, *inner, *fixed, float(p), out, swap)  # with swap, out[b, a] for the kernel's (a, b)
     return out
 
 
@@ -111,11 +108,16 @@ def _sum_into(dst, d0, outer, a, inner, b0, m, n, p, pinv):  # pragma: no cover 
 
 
 @njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
-def _store(out, a, b0, acc, n, p, pinv):  # pragma: no cover - compiled
-    """``out[a, b0:b0+n]`` = ``acc[:n]`` as residues in ``[0, p)`` (int64)."""
-    for c in range(n):
-        x = _reduce(acc[c], p, pinv)
-        out[a, b0 + c] = np.int64(x + p if x < 0 else x)
+def _store(out, a, b0, acc, n, transposed, p, pinv):  # pragma: no cover - compiled
+    """``out[a, b0:b0+n]`` (``out[b0:b0+n, a]`` if ``transposed``) = ``acc[:n]`` as residues in ``[0, p)``."""
+    if transposed:
+        for c in range(n):
+            x = _reduce(acc[c], p, pinv)
+            out[b0 + c, a] = np.int64(x + p if x < 0 else x)
+    else:
+        for c in range(n):
+            x = _reduce(acc[c], p, pinv)
+            out[a, b0 + c] = np.int64(x + p if x < 0 else x)
 
 
 @njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
@@ -183,8 +185,9 @@ def _combine(D, dr, coef, cr, X, x0, n, acc, reduce, p, pinv):  # pragma: no cov
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
 def attention_rows(first_o, S_o, T_o, first_i, S_i, T_i, maps, readout, w, full, ku, mu,
-                   residual, p, out):  # pragma: no cover - compiled
-    r"""``out[a, b]`` = the self-attention output of pair (a, b) (see ``SelfAttention._pair_values``).
+                   residual, p, out, transposed):  # pragma: no cover - compiled
+    r"""``out[a, b]`` (``out[b, a]`` if ``transposed``) = the self-attention output of pair (a, b) (see
+    ``SelfAttention._pair_values``).
 
     Each per-pair input is the sum of an outer part (index a, first axis) and an inner part
     (index b, last axis; the pairs of a chunk are the inner loop): :math:`S = S_I + S_J` (packed
@@ -256,12 +259,12 @@ def attention_rows(first_o, S_o, T_o, first_i, S_i, T_i, maps, readout, w, full,
                 _combine(extra, 0, w2, 0, v, 0, n, acc, False, p, pinv)
                 for c in range(n):
                     result[0, c] += extra[0, c]
-            _store(out, a, b0, result[0], n, p, pinv)
+            _store(out, a, b0, result[0], n, transposed, p, pinv)
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, p, out):  # pragma: no cover
-    r"""``out[a, b]`` = the RAC output after prefix and suffix of pair (a, b).
+def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, p, out, transposed):  # pragma: no cover
+    r"""``out[a, b]`` (``out[b, a]`` if ``transposed``) = the RAC output after prefix and suffix of pair (a, b).
 
     As in :func:`attention_rows`, each per-pair input is the sum of an outer part (first axis a)
     and an inner part (last axis b), one of them zero: the states :math:`h^{k,l}` after the prefix,
@@ -305,4 +308,4 @@ def rac_rows(states_o, inject_o, states_i, inject_i, W_H, W_I, w_O, p, out):  # 
                             for c in range(n):
                                 h[l * R + r, c] = _reduce(recur[r, c] * below[r, c], p, pinv)
             _combine(result, 0, w_O2, 0, h, (L - 1) * R, n, acc, False, p, pinv)
-            _store(out, a, b0, result[0], n, p, pinv)
+            _store(out, a, b0, result[0], n, transposed, p, pinv)
