@@ -247,8 +247,8 @@ class GrowingElimination:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the factorization."""
-        return sum(x.nbytes for x in self._lower + self._upper + self._inverses)
+        """Bytes held by the factorization (a block kept as a view of a caller's array counts that array)."""
+        return sum(x.nbytes if x.base is None else x.base.nbytes for x in self._lower + self._upper + self._inverses)
 
     def step_bytes(self, k: int) -> int:
         """Peak bytes a :meth:`grow` by ``k`` allocates beyond :attr:`nbytes` (inputs excluded).
@@ -289,11 +289,34 @@ class GrowingElimination:
         ValueError, TypeError
             If the blocks do not have the shapes above or are not integer arrays.
         """
+        cols = _integer_matrix(new_columns, "new_columns")
+        rows = _integer_matrix(new_rows, "new_rows")
+        self._check_step(cols, rows)
+        size = self.size
+        y, held_y = self._convert(cols)                  # becomes Y = L^-1 B
+        z, held_z = self._convert(rows[:, :size])        # becomes Z = C U^-1
+        return self._extend(y, held_y, z, held_z, self._convert(rows[:, size:])[0])
+
+    def _grow_residues(self, new_columns: np.ndarray, new_rows: np.ndarray) -> int:
+        """:meth:`grow` on C-contiguous float64 arrays of residues in ``[0, p)``, used in place (no copy).
+
+        For the separation-rank driver, which writes each checked int64 block of the grid matrix
+        into float64 arrays: ``new_columns`` becomes the block column Y of U and ``new_rows[:, :size]``
+        the block row Z of L (kept as views), so the caller must not touch them afterwards. The
+        values are not checked again (a fraction or a value out of range would make the rank wrong).
+        """
+        for name, a in (("new_columns", new_columns), ("new_rows", new_rows)):
+            if not isinstance(a, np.ndarray) or a.dtype != np.float64 or a.ndim != 2 or not a.flags.c_contiguous:
+                raise TypeError(f"{name} must be a C-contiguous 2-D float64 array of residues, "
+                                f"got {type(a).__name__} {getattr(a, 'dtype', '')}; use grow for integer arrays")
+        self._check_step(new_columns, new_rows)
+        size, bound = self.size, float(self.p - 1)
+        return self._extend(new_columns, bound, new_rows[:, :size], bound, new_rows[:, size:])
+
+    def _check_step(self, cols: np.ndarray, rows: np.ndarray) -> None:
         if self.saturated:
             raise RuntimeError(f"the elimination saturated at rank {self.rank} with {self.size} samples per "
                                "side; its rank cannot grow further")
-        cols = _integer_matrix(new_columns, "new_columns")
-        rows = _integer_matrix(new_rows, "new_rows")
         size = self.size
         k = rows.shape[0]
         if k < 1:
@@ -303,10 +326,11 @@ class GrowingElimination:
                              f"got {rows.shape}")
         if cols.shape != (size, k):
             raise ValueError(f"new_columns must have shape (size, k) = ({size}, {k}), got {cols.shape}")
+
+    def _extend(self, y: np.ndarray, held_y: float, z: np.ndarray, held_z: float, e_block: np.ndarray) -> int:
+        """The step of :meth:`grow` on float64 blocks B (``y``), C (``z``) and E, each entry at most ``held`` in size."""
         f = self._f
-        y, held_y = self._convert(cols)   # becomes Y = L^-1 B
-        z, held_z = self._convert(rows[:, :size])   # becomes Z = C U^-1
-        e_block = self._convert(rows[:, size:])[0]
+        size, k = self.size, e_block.shape[0]
         offsets = self._offsets
         # Block forward substitutions, left-looking: block i of Y (of Z) is finished by one product
         # with everything before it, subtracted unreduced (reduced only when the bound requires it).

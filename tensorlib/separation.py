@@ -384,11 +384,14 @@ def _grow(model: Any, partition: Tuple[Tuple[int, ...], Tuple[int, ...]], prime:
             else:
                 rank = exact_rank(F, prime) if prime is not None else numerical_rank(F, tol)
         else:
-            right = np.empty((old, new), dtype=np.int64)  # the new columns, in the old rows
+            # The new columns in the old rows, and the new rows over all columns: the checked int64
+            # residues of each block written into float64 arrays, which the elimination keeps as
+            # they are (no conversion, no copy).
+            right = np.empty((old, new))
             fill_block(right, model, xr[:old], nc, (I, J), prime)
-            bottom = np.empty((new, K), dtype=np.int64)   # the new rows, over all columns
+            bottom = np.empty((new, K))
             fill_block(bottom, model, nr, xc, (I, J), prime)
-            rank = engine.grow(right, bottom)
+            rank = engine._grow_residues(right, bottom)
         history.append((K, rank))
         bar.update(K, rank, time.perf_counter() - t0)
         if rank < K:

@@ -306,12 +306,20 @@ def test_rank_bytes_bounds_the_memory_rank_mod_p_allocates():
 
 # -- the growing elimination -------------------------------------------------------------------------
 
-def grow_and_check(F, steps, p):
-    """Grow F's leading blocks step by step; after each step compare with FLINT's rank of the block."""
+def grow_and_check(F, steps, p, residues=False):
+    """Grow F's leading blocks step by step; after each step compare with FLINT's rank of the block.
+
+    With ``residues``, the blocks go to ``_grow_residues`` as float64 copies of their residues (the
+    separation-rank driver's way), which the elimination then keeps and changes in place.
+    """
     g = GrowingElimination(p)
     size = 0
     for k in steps:
-        rank = g.grow(F[:size, size:size + k], F[size:size + k, :size + k])
+        columns, rows = F[:size, size:size + k], F[size:size + k, :size + k]
+        if residues:
+            rank = g._grow_residues(np.mod(columns, p).astype(np.float64), np.mod(rows, p).astype(np.float64))
+        else:
+            rank = g.grow(columns, rows)
         size += k
         assert rank == g.rank == flint_rank(F[:size, :size], p)
         assert g.size == size
@@ -330,13 +338,13 @@ def test_growing_elimination_matches_flint_after_every_step(p, steps, seed):
 
 
 @SETTINGS
-@given(p=primes, data=st.data(), seed=st.integers(0, 2**32 - 1))
-def test_growing_elimination_saturates_at_the_rank_of_a_low_rank_matrix(p, data, seed):
+@given(p=primes, data=st.data(), seed=st.integers(0, 2**32 - 1), residues=st.booleans())
+def test_growing_elimination_saturates_at_the_rank_of_a_low_rank_matrix(p, data, seed, residues):
     steps = data.draw(st.lists(st.integers(1, 9), min_size=2, max_size=10), label="steps")
     K = sum(steps)
     r = data.draw(st.integers(0, K - 1), label="r")
     F = random_rank_r(np.random.default_rng(seed), K, K, r, p)
-    g = grow_and_check(F, steps, p)
+    g = grow_and_check(F, steps, p, residues)
     assert g.saturated and g.rank <= r  # the deficiency shows at the latest once size passes r
     with pytest.raises(RuntimeError, match="saturated at rank"):
         g.grow(np.zeros((g.size, 1), dtype=int), np.zeros((1, g.size + 1), dtype=int))
@@ -351,11 +359,32 @@ def test_growing_elimination_in_blocks_of_one_sees_the_first_deficient_step():
 
 
 @pytest.mark.parametrize("p", [BLAS_PRIME, 8388593, 2**31 - 1])
-def test_growing_elimination_to_a_few_hundred_matches_one_shot_and_flint(p):
+@pytest.mark.parametrize("residues", [False, True])
+def test_growing_elimination_to_a_few_hundred_matches_one_shot_and_flint(p, residues):
     rng = np.random.default_rng(p % 97)
     F = random_rank_r(rng, 420, 420, 390, p)
-    g = grow_and_check(F, [130, 130, 130, 30], p)
+    g = grow_and_check(F, [130, 130, 130, 30], p, residues)
     assert g.rank == rank_mod_p(F[:g.size, :g.size], p)
+
+
+@SETTINGS
+@given(p=primes, steps=st.lists(st.integers(1, 12), min_size=1, max_size=12), seed=st.integers(0, 2**32 - 1))
+def test_growing_elimination_on_float_residues_matches_flint_after_every_step(p, steps, seed):
+    K = sum(steps)
+    F = np.random.default_rng(seed).integers(0, p, size=(K, K))
+    grow_and_check(F, steps, p, residues=True)
+
+
+def test_growing_on_residues_refuses_integer_and_strided_arrays():
+    g = GrowingElimination(7)
+    with pytest.raises(TypeError, match="new_rows must be a C-contiguous 2-D float64 array"):
+        g._grow_residues(np.zeros((0, 1)), np.ones((1, 1), dtype=np.int64))
+    with pytest.raises(TypeError, match="new_rows must be a C-contiguous 2-D float64 array"):
+        g._grow_residues(np.zeros((0, 2)), np.ones((2, 4))[:, ::2])
+    with pytest.raises(TypeError, match="new_columns must be a C-contiguous 2-D float64 array"):
+        g._grow_residues(np.zeros((0, 2), dtype=np.int64), np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"new_rows must have shape \(k, size \+ k\)"):
+        g._grow_residues(np.zeros((0, 2)), np.ones((2, 3)))
 
 
 def test_growing_elimination_step_bytes_bounds_what_a_step_allocates():
