@@ -100,6 +100,7 @@ def child_separation(name: str, confirm: bool, warm: bool = False) -> dict:
     separation.fill_block = timed("assembly", separation.fill_block)
     separation.exact_rank = timed("elimination", separation.exact_rank)
     separation.GrowingElimination.grow = timed("elimination", separation.GrowingElimination.grow)
+    separation.GrowingElimination._grow_residues = timed("elimination", separation.GrowingElimination._grow_residues)
     model, partition, label = _case(name)
     load = _load()
     t0 = time.perf_counter()
