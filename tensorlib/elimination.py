@@ -254,12 +254,13 @@ class GrowingElimination:
         """Peak bytes a :meth:`grow` by ``k`` allocates beyond :attr:`nbytes` (inputs excluded).
 
         The float64 copies of the inputs (:math:`2Kk + k^2` numbers; they become Y and Z, which are
-        kept), the Schur complement and its factorization (a few :math:`k^2`), and the fixed-size
-        chunks of the conversions and products.
+        kept), for primes whose products need the limb split the two limbs of a factor of up to
+        :math:`Kk` numbers (:math:`2Kk`), the Schur complement and its factorization (a few
+        :math:`k^2`), and the fixed-size chunks of the conversions and products.
         """
         k = check_int(k, "k", 1)
         big, small = self.size * k, k * k
-        return 8 * (2 * big + 10 * small + 4 * CHUNK_ENTRIES)
+        return 8 * ((4 if self._f.split else 2) * big + 10 * small + 4 * CHUNK_ENTRIES)
 
     def _convert(self, block: np.ndarray):
         # The inputs are only added to reduced products before being reduced: residues need no reduction.

@@ -15,6 +15,7 @@ matrix holds integers mod p and nothing else.
 from __future__ import annotations
 
 import os
+from concurrent.futures import wait
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -23,7 +24,7 @@ from .checks import check_bool, check_int, check_seed
 from .fields import DEFAULT_PRIME, Field, validate_prime
 from .models import as_array, check_values, evaluate_model, validate_inputs, validate_model
 from .partitions import Partition, validate_partition
-from .threads import assembly_pool, blas_controller
+from .threads import assembly_pool, blas_controller, in_assembly_worker
 
 __all__ = ["GRID_MEMORY_BUDGET", "check_dense_size", "resolve_prime", "grid_tensor", "sampled_grid_matrix",
            "pairwise_grid_matrix_block", "fill_block"]
@@ -207,6 +208,8 @@ def fill_block(F: np.ndarray, model: Any, x_rows: np.ndarray, x_cols: np.ndarray
     if A == 0 or B == 0:
         return
     threads = _THREADS if getattr(model, "parallel_blocks", False) and A * B >= _PARALLEL_ENTRIES else 1
+    if in_assembly_worker():  # called from a tile: the pool's workers could all be waiting on each other
+        threads = 1
     # A wide block (the new rows of a growing matrix) is split by columns, so that no thread repeats
     # the one-sided work of all the columns; a tall one by rows.
     width = -(-B // threads) if B > A else B
@@ -225,4 +228,13 @@ def fill_block(F: np.ndarray, model: Any, x_rows: np.ndarray, x_cols: np.ndarray
     # One BLAS thread per worker: the matrix products inside a block (the ConvAC kernel's) would
     # otherwise start BLAS threads of their own, and four threads on two cores ran 1.8x slower.
     with blas_controller().limit(limits=1, user_api="blas"):
-        list(assembly_pool(threads).map(tile, tiles))  # list() re-raises a worker's exception here
+        futures = [assembly_pool(threads).submit(tile, corner) for corner in tiles]
+        try:
+            for future in futures:
+                future.result()  # re-raises a worker's exception here
+        finally:
+            # Also on an exception or an interrupt: no tile may still run (and write into F, or call
+            # BLAS with more threads) once fill_block has left, nor keep a worker busy unseen.
+            for future in futures:
+                future.cancel()
+            wait(futures)

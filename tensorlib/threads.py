@@ -19,11 +19,11 @@ import os
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional, Tuple
+from typing import Dict, Tuple
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["OPENBLAS_SPIN_LOG2", "blas_controller", "assembly_pool", "shorten_openblas_spin"]
+__all__ = ["OPENBLAS_SPIN_LOG2", "blas_controller", "assembly_pool", "in_assembly_worker", "shorten_openblas_spin"]
 
 #: log2 of the CPU cycles OpenBLAS's idle workers spin before they sleep, once shortened (OpenBLAS: 28).
 OPENBLAS_SPIN_LOG2 = 18
@@ -31,7 +31,7 @@ OPENBLAS_SPIN_LOG2 = 18
 _ENV = "OPENBLAS_THREAD_TIMEOUT"
 _lock = threading.Lock()
 _shortened = False
-_pool: Optional[Tuple[int, int, ThreadPoolExecutor]] = None   # (process id, workers, pool)
+_pools: Dict[Tuple[int, int], ThreadPoolExecutor] = {}   # (process id, workers) -> pool
 _workers: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
 
 
@@ -46,26 +46,44 @@ def _mark_worker() -> None:
 
 
 def assembly_pool(workers: int) -> ThreadPoolExecutor:
-    """The process's pool of ``workers`` assembly threads, made on first use (again after a fork, or
-    for another number of workers). Its threads run only the tasks of
-    :func:`tensorlib.grid.fill_block`, which waits for them; idle, they sleep."""
-    global _pool
+    """The process's pool of ``workers`` assembly threads, made on first use (again in a forked child).
+
+    Its threads run only the tasks of :func:`tensorlib.grid.fill_block`, which waits for every one
+    of them before it returns or raises; idle, they sleep. A pool is never shut down (another
+    thread may be using it): asking for another number of workers makes another pool.
+    """
+    key = (os.getpid(), workers)
     with _lock:
-        if _pool is None or _pool[0] != os.getpid() or _pool[1] != workers:
-            if _pool is not None and _pool[0] == os.getpid():
-                _pool[2].shutdown(wait=False)
-            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tensorlib-assembly",
-                                      initializer=_mark_worker)
-            _pool = (os.getpid(), workers, pool)
-        return _pool[2]
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tensorlib-assembly",
+                                                    initializer=_mark_worker)
+        return pool
+
+
+def in_assembly_worker() -> bool:
+    """Whether this thread is one of :func:`assembly_pool`'s workers (work submitted from it could wait
+    for itself: :func:`tensorlib.grid.fill_block` then runs its tiles in this thread)."""
+    return threading.current_thread() in _workers
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # a fork while another thread held it would leave it locked forever
+    _pools.clear()            # the parent's pools have no threads here
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _other_threads() -> bool:
     """Whether a Python thread other than this one and the idle assembly workers exists.
 
     The assembly workers run tasks only while :func:`tensorlib.grid.fill_block` waits for them in
-    the thread that submitted them: that thread is either this one (then it is not waiting) or
-    another one, which counts.
+    the thread that submitted them (it waits for every task, also when one fails or it is
+    interrupted): that thread is either this one (then it is not waiting) or another one, which
+    counts.
     """
     me = threading.current_thread()
     return any(t is not me and t not in _workers for t in threading.enumerate())

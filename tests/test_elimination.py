@@ -387,23 +387,23 @@ def test_growing_on_residues_refuses_integer_and_strided_arrays():
         g._grow_residues(np.zeros((0, 2)), np.ones((2, 3)))
 
 
-def test_growing_elimination_step_bytes_bounds_what_a_step_allocates():
-    p = BLAS_PRIME
-    F = np.random.default_rng(9).integers(0, p, size=(400, 400))
+@pytest.mark.parametrize("p, K, k", [(BLAS_PRIME, 300, 100), (8388593, 1000, 250)])  # 8388593 splits limbs
+def test_growing_elimination_step_bytes_bounds_what_a_step_allocates(p, K, k):
+    F = np.random.default_rng(9).integers(0, p, size=(K + k, K + k))
     g = GrowingElimination(p)
-    g.grow(F[:0, :300], F[:300, :300])
+    g.grow(F[:0, :K], F[:K, :K])
     held = g.nbytes
-    assert held >= 8 * 300 * 300
-    budget = g.step_bytes(100)
-    columns, rows = F[:300, 300:], F[300:, :]
+    assert held >= 8 * K * K
+    budget = g.step_bytes(k)
+    columns, rows = F[:K, K:], F[K:, :]
     tracemalloc.start()
     try:
         g.grow(columns, rows)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert g.rank == 400 and peak <= budget
-    assert g.nbytes - held <= budget and g.step_bytes(100) > budget  # the next step is larger
+    assert g.rank == K + k and peak <= budget
+    assert g.nbytes - held <= budget and g.step_bytes(k) > budget  # the next step is larger
 
 
 @pytest.mark.parametrize("columns, rows, msg", [

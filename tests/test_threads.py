@@ -149,3 +149,79 @@ def test_a_forked_child_makes_its_own_assembly_pool():
         proc.join(5)
     """)
     assert out == "True"
+
+
+class _TileModel:
+    """A model whose blocks run in the assembly pool: a block with row 0 marked -1 fails as soon as
+    another block has started; the others are slow (or, ``nested``, assemble a block themselves)."""
+
+    parallel_blocks = True
+    n_inputs, input_dim = 2, 1
+
+    def __init__(self, nested: bool = False) -> None:
+        import threading
+        self.finished = 0
+        self.nested = nested
+        self.slow_started = threading.Event()
+
+    def grid_matrix_block(self, x_rows, x_cols, partition, p=None):
+        import time
+
+        import numpy as np
+
+        from tensorlib import grid
+        if int(x_rows[0, 0, 0]) == -1:
+            self.slow_started.wait(10)
+            raise ValueError("bad tile")
+        self.slow_started.set()
+        out = np.zeros((x_rows.shape[0], x_cols.shape[0]), dtype=np.int64)
+        if self.nested:  # a block that assembles a block of its own, from inside a worker
+            grid.fill_block(out, _TileModel(), x_rows, x_cols, partition, p)
+        else:
+            time.sleep(0.3)
+        self.finished += 1
+        return out
+
+
+def _tile_inputs(rows: int = 600):
+    import numpy as np
+    x = np.ones((rows, 1, 1), dtype=np.int64)
+    return x, np.ones((rows, 1, 1), dtype=np.int64)
+
+
+def test_fill_block_leaves_no_tile_running_when_one_fails():
+    import numpy as np
+    import pytest
+
+    from tensorlib import grid
+    model = _TileModel()
+    x_rows, x_cols = _tile_inputs()
+    x_rows[0, 0, 0] = -1  # the first tile fails; the others sleep, then count themselves
+    F = np.full((600, 600), 7, dtype=np.int64)
+    with pytest.raises(ValueError, match="bad tile"):
+        grid.fill_block(F, model, x_rows, x_cols, ((0,), (1,)), 101)
+    started = model.finished
+    assert not threads._other_threads()
+    assert all(t.name.startswith("tensorlib-assembly") for t in threads.threading.enumerate()
+               if t is not threads.threading.current_thread())
+    import time
+    time.sleep(0.5)
+    assert model.finished == started  # every tile that had started was finished before fill_block raised
+
+
+def test_fill_block_called_from_a_tile_runs_there_instead_of_waiting_on_the_pool():
+    import threading
+
+    import numpy as np
+
+    from tensorlib import grid
+    model = _TileModel(nested=True)
+    x_rows, x_cols = _tile_inputs()
+    F = np.full((600, 600), 7, dtype=np.int64)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (grid.fill_block(F, model, x_rows, x_cols, ((0,), (1,)), 101), done.set()),
+                              daemon=True)
+    worker.start()
+    worker.join(120)
+    assert done.is_set(), "fill_block inside a tile waited for the pool's busy workers"
+    assert model.finished >= 2 and not F.any()

@@ -22,8 +22,9 @@ in the reduction the fused :math:`x - p\,q` is the exact difference rounded once
 No array views: in compiled code every array view (a row ``X[i]``, a slice) changes a reference
 count, an atomic operation, and a chunk's recursion took a few hundred of them. So the helpers
 index the 2-D arrays they are given, rows by number. Measured on one block of K = 1024 per side (one
-thread, ``benchmarks/bench_fast_paths.py``), this and the FMAs took the RAC's kernel from 0.031 s
-to 0.020 s and self-attention's from 0.029 s to 0.022 s.
+thread, ``benchmarks/bench_fast_paths.py``), this, the FMAs and chunks of 256 pairs took the block
+from 0.031 s to 0.020-0.024 s for the RAC and from 0.029 s to 0.020-0.022 s for self-attention
+(the spread of quiet runs on a shared machine).
 
 Compilation: numba compiles a kernel the first time it runs on a machine (measured: about 5 s
 for self-attention's, 2 s for the RAC's), and caches the machine code on disk (``__pycache__``
