@@ -47,7 +47,8 @@ __all__ = ["ENABLED", "usable", "exact_capacity", "to_centred", "run", "attentio
 ENABLED = True
 
 # Pairs per chunk: the per-pair arrays of a chunk (a few dozen vectors of this length, about 100 KB
-# for self-attention of width 3) stay in L2. Measured: 256 is faster than 64, 128, 512 and 1024.
+# for self-attention of width 3) stay in L2. Measured against 64, 128, 512 and 1024: fastest for
+# self-attention, within the noise of the best (512) for the RAC.
 CHUNK = 256
 
 
