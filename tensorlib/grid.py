@@ -228,7 +228,8 @@ def fill_block(F: np.ndarray, model: Any, x_rows: np.ndarray, x_cols: np.ndarray
     # One BLAS thread per worker: the matrix products inside a block (the ConvAC kernel's) would
     # otherwise start BLAS threads of their own, and four threads on two cores ran 1.8x slower.
     with blas_controller().limit(limits=1, user_api="blas"):
-        futures = [assembly_pool(threads).submit(tile, corner) for corner in tiles]
+        pool = assembly_pool(threads)
+        futures = [pool.submit(tile, corner) for corner in tiles]
         try:
             for future in futures:
                 future.result()  # re-raises a worker's exception here

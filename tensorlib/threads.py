@@ -102,8 +102,8 @@ def shorten_openblas_spin() -> bool:
     Nothing is done if ``OPENBLAS_THREAD_TIMEOUT`` is set already (the user's choice stands), for a
     BLAS other than OpenBLAS on pthreads, or while any other Python thread exists (as in a Jupyter
     kernel; :func:`assembly_pool`'s idle workers do not count): another thread could be inside a
-    BLAS call that the shutdown would cut, or reading the environment while it is changed. Returns True if the spin is now short (by this call or an
-    earlier one).
+    BLAS call that the shutdown would cut, or reading the environment while it is changed. Returns
+    True if the spin is now short (by this call or an earlier one).
     """
     global _shortened
     if _shortened:
